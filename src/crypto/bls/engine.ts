@@ -1,0 +1,119 @@
+/**
+ * The BLS12-381 engine (min-pubkey-size: public keys in G1, signatures in G2). Signing, the hot
+ * path of validators, runs in the native addon spread over worker threads (docs/bls.md has the
+ * measurements); verification and decoding are synchronous addon calls on the caller's thread.
+ * The DST is always an argument: the tag is a per-chain setting (./tags.ts).
+ */
+import { availableParallelism } from 'node:os';
+import { invalid } from '../../errors.js';
+import { assertSecretKey } from './keys.js';
+import { findAddonPath, loadBlsAddon } from './native.js';
+import { WorkerPool } from './pool.js';
+
+export const BLS_PUBLIC_KEY_BYTES = 48;
+export const BLS_SIGNATURE_BYTES = 96;
+
+export interface BlsEngine {
+  /** Sign(sk, msg) under `dst` in a worker; the worker receives its own copy of `sk` and wipes it. */
+  sign(sk: Uint8Array, msg: Uint8Array, dst: Uint8Array): Promise<Uint8Array>;
+  /** SkToPk: compressed G1; throws `invalid('privateKey', ...)` unless sk is in 1..r-1. */
+  publicKey(sk: Uint8Array): Uint8Array;
+  /** Verify (one key) or FastAggregateVerify (several); false for any malformed key or signature. */
+  verify(publicKeys: Uint8Array[], msg: Uint8Array, sig: Uint8Array, dst: Uint8Array): boolean;
+  /** KeyValidate (draft-irtf-cfrg-bls-signature-05 sec. 2.5): a G1 point other than the identity. */
+  isPublicKey(bytes: Uint8Array): boolean;
+  /** signature_to_point plus subgroup check (sec. 2.8): any G2 point, the identity included. */
+  isSignature(bytes: Uint8Array): boolean;
+  /** Returns `bytes` when `isPublicKey`, else throws `invalid(field, ...)`. */
+  decodePublicKey(bytes: Uint8Array, field?: string): Uint8Array;
+  /** Returns `bytes` when `isSignature`, else throws `invalid(field, ...)`. */
+  decodeSignature(bytes: Uint8Array, field?: string): Uint8Array;
+  readonly threads: number;
+  /** Terminates the workers; signs still in flight are rejected. */
+  close(): Promise<void>;
+}
+
+export interface BlsEngineOptions {
+  /** Signing workers; default `os.availableParallelism()`. */
+  threads?: number;
+  /** The addon file; default found upwards from this module (./native.ts). */
+  addonPath?: string;
+}
+
+// CommonJS run by `new Worker(..., {eval: true})`, so it needs no build step and runs the same
+// under vitest (TypeScript sources) and from dist/. The secret copy is wiped whatever happens.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const addon = require(workerData.addonPath);
+parentPort.on('message', (m) => {
+  try {
+    parentPort.postMessage({ id: m.id, ok: true, value: addon.sign(m.sk, m.msg, m.dst) });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, error: String(e && e.message) });
+  } finally {
+    m.sk.fill(0);
+  }
+});
+`;
+
+function assertDst(dst: Uint8Array): void {
+  // RFC 9380 sec. 3.1: a DST is 1 to 255 bytes.
+  if (dst.length < 1 || dst.length > 255) throw invalid('dst', 'must be 1 to 255 bytes');
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function createBlsEngine(options: BlsEngineOptions = {}): BlsEngine {
+  const addonPath = options.addonPath ?? findAddonPath();
+  const addon = loadBlsAddon(addonPath);
+  const pool = new WorkerPool({
+    threads: options.threads ?? availableParallelism(),
+    source: WORKER_SOURCE,
+    workerData: { addonPath },
+  });
+  const isPublicKey = (b: Uint8Array): boolean =>
+    b.length === BLS_PUBLIC_KEY_BYTES && addon.g1Valid(b) && (b[0]! & 0x40) === 0; // 0x40: infinity flag
+  const isSignature = (b: Uint8Array): boolean =>
+    b.length === BLS_SIGNATURE_BYTES && addon.g2Valid(b);
+
+  return {
+    threads: pool.threads,
+    async sign(sk, msg, dst) {
+      assertSecretKey(sk);
+      assertDst(dst);
+      const copy = sk.slice(); // transferred: the only other copy lives (briefly) in the worker
+      const sig = await pool.run<Uint8Array>({ sk: copy, msg, dst }, [copy.buffer]);
+      return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+    },
+    publicKey(sk) {
+      assertSecretKey(sk);
+      return Uint8Array.from(addon.publicKey(sk));
+    },
+    verify(publicKeys, msg, sig, dst) {
+      // Empty key lists and wrong sizes are invalid by the scheme (sec. 3.3.4), not malformed requests.
+      if (publicKeys.length === 0 || publicKeys.some((pk) => pk.length !== BLS_PUBLIC_KEY_BYTES))
+        return false;
+      if (sig.length !== BLS_SIGNATURE_BYTES || dst.length < 1 || dst.length > 255) return false;
+      return addon.verify(concat(publicKeys), msg, sig, dst) === 1;
+    },
+    isPublicKey,
+    isSignature,
+    decodePublicKey(bytes, field = 'publicKey') {
+      if (!isPublicKey(bytes)) throw invalid(field, 'must be a compressed BLS12-381 G1 public key');
+      return bytes;
+    },
+    decodeSignature(bytes, field = 'signature') {
+      if (!isSignature(bytes)) throw invalid(field, 'must be a compressed BLS12-381 G2 signature');
+      return bytes;
+    },
+    close: () => pool.close(),
+  };
+}
