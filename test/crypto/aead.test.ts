@@ -1,0 +1,69 @@
+/** AES-256-GCM against Wycheproof (256-bit keys, 96-bit IVs, 128-bit tags) and the IV rule. */
+import { describe, expect, it } from 'vitest';
+import { aesGcmOpen, aesGcmSeal, newGcmIv } from '../../src/crypto/aead.js';
+import { IntegrityError } from '../../src/providers/provider.js';
+import { hex, readJson, type WycheproofFile } from './vectors.js';
+
+type G = { keySize: number; ivSize: number; tagSize: number };
+const data = readJson<WycheproofFile<G>>('wycheproof', 'aes_gcm_test.json');
+const groups = data.testGroups.filter((g) => g.keySize === 256 && g.tagSize === 128);
+const field = (t: Record<string, unknown>, k: string) => hex(t[k] as string);
+
+describe('Wycheproof aes_gcm, keySize 256, ivSize 96, tagSize 128', () => {
+  const tests = groups.filter((g) => g.ivSize === 96).flatMap((g) => g.tests);
+  it('includes invalid cases', () => expect(tests.some((t) => t.result === 'invalid')).toBe(true));
+
+  it.each(tests.map((t) => [`${t.tcId} ${t.comment}`, t] as const))('tc %s', (_n, t) => {
+    const [key, iv, aad, msg] = ['key', 'iv', 'aad', 'msg'].map((k) => field(t, k)) as Uint8Array[];
+    const sealed = Uint8Array.of(...field(t, 'ct'), ...field(t, 'tag'));
+    if (t.result === 'invalid') {
+      expect(() => aesGcmOpen(key!, iv!, sealed, aad)).toThrow(IntegrityError);
+      return;
+    }
+    expect(aesGcmSeal(key!, iv!, msg!, aad)).toEqual(sealed);
+    expect(aesGcmOpen(key!, iv!, sealed, aad)).toEqual(msg);
+  });
+});
+
+describe('IV sizes other than 96 bits are refused', () => {
+  const tests = groups.filter((g) => g.ivSize !== 96).flatMap((g) => g.tests);
+  it('the file has such cases', () => expect(tests.length).toBeGreaterThan(0));
+
+  it.each(tests.map((t) => [`${t.tcId} iv ${(t.iv as string).length / 2} bytes`, t] as const))(
+    'tc %s',
+    (_n, t) => {
+      const key = field(t, 'key');
+      const iv = field(t, 'iv');
+      expect(() => aesGcmSeal(key, iv, field(t, 'msg'))).toThrow(/IV must be 12 bytes/);
+      const sealed = Uint8Array.of(...field(t, 'ct'), ...field(t, 'tag'));
+      expect(() => aesGcmOpen(key, iv, sealed)).toThrow(/IV must be 12 bytes/);
+    },
+  );
+
+  it('an empty IV is refused (SoftHSM2 would accept it)', () => {
+    expect(() => aesGcmSeal(new Uint8Array(32), new Uint8Array(), Uint8Array.of(1))).toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('seal and open', () => {
+  const key = new Uint8Array(32).fill(7);
+
+  it('round-trips with AAD; a wrong AAD, key, or a short input fails integrity', () => {
+    const iv = newGcmIv();
+    expect(iv).toHaveLength(12);
+    const aad = new TextEncoder().encode('context');
+    const sealed = aesGcmSeal(key, iv, new TextEncoder().encode('secret'), aad);
+    expect(new TextDecoder().decode(aesGcmOpen(key, iv, sealed, aad))).toBe('secret');
+    expect(() => aesGcmOpen(key, iv, sealed)).toThrow(IntegrityError);
+    expect(() => aesGcmOpen(new Uint8Array(32), iv, sealed, aad)).toThrow(IntegrityError);
+    expect(() => aesGcmOpen(key, iv, sealed.subarray(0, 15), aad)).toThrow(IntegrityError);
+  });
+
+  it('refuses keys that are not 32 bytes', () => {
+    expect(() => aesGcmSeal(new Uint8Array(16), newGcmIv(), Uint8Array.of(1))).toThrow(
+      /key must be 32/,
+    );
+  });
+});
