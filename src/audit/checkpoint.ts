@@ -1,0 +1,73 @@
+/**
+ * Signed checkpoints: every chain's length and head, signed with the KMS's Ed25519 audit key
+ * (`audit-checkpoint`). Edits and deletions before the last checkpoint are then always found, and a
+ * cut-off tail is found once a later checkpoint exists (ARCHITECTURE.md "Audit").
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { Writer } from '../store/writer.js';
+
+export interface CheckpointSigner {
+  readonly keyVersion: number;
+  sign(body: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface ChainHead {
+  readonly instance: string;
+  readonly events: number;
+  readonly head: string;
+}
+
+export interface CheckpointBody {
+  readonly instance: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly chains: readonly ChainHead[];
+}
+
+/** Every chain's last event, read from the store. */
+export async function chainHeads(db: Kysely<Database>): Promise<ChainHead[]> {
+  const rows = await db
+    .selectFrom('audit_events as e')
+    .select(['e.instance', 'e.seq', 'e.hash'])
+    .where('e.seq', '=', (eb) =>
+      eb.selectFrom('audit_events as m').select(sql<number>`max(m.seq)`.as('s')).whereRef('m.instance', '=', 'e.instance'),
+    )
+    .orderBy('e.instance')
+    .execute();
+  return rows.map((r) => ({ instance: r.instance, events: Number(r.seq), head: Buffer.from(r.hash).toString('hex') }));
+}
+
+export function encodeBody(body: CheckpointBody): Uint8Array {
+  return Buffer.from(JSON.stringify({ instance: body.instance, seq: body.seq, ts: body.ts, chains: body.chains }));
+}
+
+export async function makeCheckpoint(
+  db: Kysely<Database>,
+  writer: Writer,
+  instance: string,
+  signer: CheckpointSigner,
+  ts: number,
+): Promise<void> {
+  const last = await db
+    .selectFrom('audit_checkpoints')
+    .select(sql<number | null>`max(seq)`.as('seq'))
+    .where('instance', '=', instance)
+    .executeTakeFirst();
+  const body: CheckpointBody = { instance, seq: Number(last?.seq ?? 0) + 1, ts, chains: await chainHeads(db) };
+  const encoded = encodeBody(body);
+  const signature = await signer.sign(encoded);
+  await writer.run((trx) =>
+    trx
+      .insertInto('audit_checkpoints')
+      .values({
+        instance,
+        seq: body.seq,
+        ts,
+        body: Buffer.from(encoded).toString('utf8'),
+        signature: Buffer.from(signature),
+        key_version: signer.keyVersion,
+      })
+      .execute(),
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * Audit events and their chain hash (ARCHITECTURE.md "Audit"):
+ * `hash = SHA-256(prev_hash || canonical(event))`, one chain per instance, genesis prev_hash = 32 zero
+ * bytes. `canonical` is JSON with a fixed key order, so verification never depends on a driver's
+ * column order. Events carry digests of inputs, never secrets or plaintext.
+ */
+import { createHash } from 'node:crypto';
+
+export type Outcome = 'success' | 'refused' | 'error';
+
+/** What a service says about one operation. */
+export interface AuditFields {
+  readonly action: string;
+  readonly principal?: string | null;
+  readonly keyName?: string | null;
+  readonly keyVersion?: number | null;
+  readonly requestId?: string | null;
+  /** Hex SHA-256 of the operation's inputs (never the inputs themselves). */
+  readonly digest?: string | null;
+  /** Small, non-secret facts (chain id, height, user id hash...). */
+  readonly details?: Readonly<Record<string, string | number | boolean | null>> | null;
+}
+
+export interface AuditEvent extends AuditFields {
+  readonly instance: string;
+  readonly seq: number;
+  readonly ts: number;
+  readonly outcome: Outcome;
+  readonly code?: string | null;
+}
+
+export const GENESIS = new Uint8Array(32);
+
+export function canonical(e: AuditEvent): string {
+  return JSON.stringify([
+    e.instance,
+    e.seq,
+    e.ts,
+    e.principal ?? null,
+    e.action,
+    e.keyName ?? null,
+    e.keyVersion ?? null,
+    e.outcome,
+    e.code ?? null,
+    e.requestId ?? null,
+    e.digest ?? null,
+    e.details ? sortedDetails(e.details) : null,
+  ]);
+}
+
+function sortedDetails(d: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(d).sort().map((k) => [k, d[k]]));
+}
+
+export function chainHash(prev: Uint8Array, e: AuditEvent): Buffer {
+  return createHash('sha256').update(prev).update(canonical(e)).digest();
+}
+
+/** Hex SHA-256 over the parts, length-prefixed so that no two input lists collide. */
+export function digestOf(...parts: (string | Uint8Array | bigint | number)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    const bytes = typeof p === 'string' || typeof p === 'bigint' || typeof p === 'number' ? Buffer.from(String(p)) : p;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    h.update(len).update(bytes);
+  }
+  return h.digest('hex');
+}

@@ -1,0 +1,166 @@
+/**
+ * This instance's audit chain: appends inside the caller's transaction, follows commits (the
+ * in-memory head only advances when the batch holding the event commits), and makes signed
+ * checkpoints every `checkpointEvery` events or `checkpointIntervalMs`. Fail closed: an event that
+ * cannot be written fails its operation with AUDIT_UNAVAILABLE.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { CommitListener, Trx, Writer } from '../store/writer.js';
+import { KmsError, isKmsError } from '../errors.js';
+import { GENESIS, chainHash, type AuditEvent, type AuditFields, type Outcome } from './event.js';
+import { makeCheckpoint, type CheckpointSigner } from './checkpoint.js';
+
+interface Head {
+  seq: number;
+  hash: Uint8Array;
+}
+
+export interface AuditLogOptions {
+  readonly db: Kysely<Database>;
+  readonly writer: Writer;
+  readonly instance: string;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+  readonly now?: () => number;
+  readonly onError?: (e: unknown) => void;
+}
+
+export class AuditLog implements CommitListener {
+  private committedHead: Head = { seq: 0, hash: GENESIS };
+  private pendingHead: Head = this.committedHead;
+  private lastCheckpointSeq = 0;
+  private signer: CheckpointSigner | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: AuditLogOptions) {
+    this.now = opts.now ?? Date.now;
+    opts.writer.addListener(this);
+  }
+
+  get instance(): string {
+    return this.opts.instance;
+  }
+
+  /** Loads this instance's head; starts the checkpoint timer once a signer is set. */
+  async init(): Promise<void> {
+    const last = await this.opts.db
+      .selectFrom('audit_events')
+      .select(['seq', 'hash'])
+      .where('instance', '=', this.opts.instance)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (last) this.committedHead = this.pendingHead = { seq: Number(last.seq), hash: last.hash };
+    const cp = await this.opts.db
+      .selectFrom('audit_checkpoints')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('instance', '=', this.opts.instance)
+      .executeTakeFirst();
+    this.lastCheckpointSeq = cp?.seq ? this.committedHead.seq : 0;
+  }
+
+  setSigner(signer: CheckpointSigner): void {
+    this.signer = signer;
+    this.timer = setInterval(() => void this.maybeCheckpoint(true), this.opts.checkpointIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Appends one event inside `trx`. */
+  async append(trx: Trx, fields: AuditFields, outcome: Outcome, code?: string): Promise<void> {
+    const prev = this.pendingHead;
+    const event: AuditEvent = { ...fields, instance: this.opts.instance, seq: prev.seq + 1, ts: this.now(), outcome, code: code ?? null };
+    const hash = chainHash(prev.hash, event);
+    try {
+      await trx
+        .insertInto('audit_events')
+        .values({
+          instance: event.instance,
+          seq: event.seq,
+          ts: event.ts,
+          principal: event.principal ?? null,
+          action: event.action,
+          key_name: event.keyName ?? null,
+          key_version: event.keyVersion ?? null,
+          outcome,
+          code: event.code ?? null,
+          request_id: event.requestId ?? null,
+          digest: event.digest ?? null,
+          details: event.details ? JSON.stringify(event.details) : null,
+          prev_hash: Buffer.from(prev.hash),
+          hash,
+        })
+        .execute();
+    } catch (e) {
+      throw new KmsError('AUDIT_UNAVAILABLE', undefined, { cause: e });
+    }
+    this.pendingHead = { seq: event.seq, hash };
+  }
+
+  committed(): void {
+    this.committedHead = this.pendingHead;
+    if (this.committedHead.seq - this.lastCheckpointSeq >= this.opts.checkpointEvery) void this.maybeCheckpoint(false);
+  }
+
+  rolledBack(): void {
+    this.pendingHead = this.committedHead;
+  }
+
+  /** Signs a checkpoint of every chain now, if this chain moved since the last one. */
+  async checkpoint(): Promise<void> {
+    if (!this.signer) throw new Error('audit checkpoint signer not ready');
+    const seqAt = this.committedHead.seq;
+    await makeCheckpoint(this.opts.db, this.opts.writer, this.opts.instance, this.signer, this.now());
+    this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, seqAt);
+  }
+
+  private maybeCheckpoint(timed: boolean): Promise<void> {
+    if (!this.signer || this.checkpointing) return this.checkpointing ?? Promise.resolve();
+    if (timed && this.committedHead.seq === this.lastCheckpointSeq) return Promise.resolve();
+    this.checkpointing = this.checkpoint()
+      .catch((e) => this.opts.onError?.(e))
+      .finally(() => (this.checkpointing = undefined));
+    return this.checkpointing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.checkpointing;
+  }
+}
+
+/**
+ * Runs `body` as one audited operation: the body's writes and the event commit together; a body
+ * that throws is rolled back and its refusal is still recorded (every operation, success or
+ * refusal, makes one event). Resolves or throws only after the commit.
+ */
+export async function audited<T>(log: AuditLog, writer: Writer, fields: AuditFields, body?: (trx: Trx) => Promise<T>): Promise<T> {
+  const res = await writer.run(async (trx) => {
+    let value: T | undefined;
+    let failure: unknown;
+    if (body) {
+      await sql`savepoint body`.execute(trx);
+      try {
+        value = await body(trx);
+      } catch (e) {
+        failure = e;
+        await sql`rollback to savepoint body`.execute(trx);
+      }
+      await sql`release savepoint body`.execute(trx);
+    }
+    const code = failure === undefined ? undefined : isKmsError(failure) ? failure.code : 'INTERNAL';
+    const outcome: Outcome = failure === undefined ? 'success' : isKmsError(failure) && failure.status < 500 ? 'refused' : 'error';
+    await log.append(trx, fields, outcome, code);
+    return { value, failure };
+  });
+  if (res.failure !== undefined) throw res.failure;
+  return res.value as T;
+}
+
+/** Records a refusal decided before any state was touched (auth, validation), then throws it. */
+export async function auditRefusal(log: AuditLog, writer: Writer, fields: AuditFields, error: KmsError): Promise<never> {
+  await writer.run((trx) => log.append(trx, fields, error.status < 500 ? 'refused' : 'error', error.code));
+  throw error;
+}

@@ -1,0 +1,10 @@
+/**
+ * The capability modules (validator, bridge, experience, replicate, envelope) wired onto the
+ * foundation: each returns its route module, built from the shared services.
+ */
+import type { Services } from './app.js';
+import type { RouteModule } from './http/server.js';
+
+export async function capabilityRoutes(_services: Services): Promise<RouteModule[]> {
+  return [];
+}

@@ -1,0 +1,57 @@
+/**
+ * Authentication and role checks for `/v1` routes (API.md "Who may call what"). A route declares
+ * its roles in `config.roles` (`'any'` for every valid token); `admin` passes every role check.
+ * Key-scope checks happen in the handlers, because they need the key name.
+ */
+import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { KmsError } from '../errors.js';
+import type { AuthService, Principal, Role } from '../services/auth.js';
+import type { Caller } from '../services/context.js';
+
+export type RouteRoles = readonly Role[] | 'any' | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    roles?: RouteRoles;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/;
+
+export function registerAuth(app: FastifyInstance, auth: AuthService, opts: { clientCerts: boolean }): void {
+  app.addHook('preHandler', async (req) => {
+    const roles = req.routeOptions.config.roles ?? 'public';
+    if (roles === 'public') return;
+    const principal = await identify(req, auth, opts.clientCerts);
+    if (!principal) throw new KmsError('UNAUTHENTICATED');
+    req.principal = principal;
+    if (roles !== 'any' && principal.role !== 'admin' && !roles.includes(principal.role)) {
+      throw new KmsError('FORBIDDEN', `role ${principal.role} may not call ${req.method} ${req.routeOptions.url}`);
+    }
+  });
+}
+
+async function identify(req: FastifyRequest, auth: AuthService, clientCerts: boolean): Promise<Principal | undefined> {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = BEARER.exec(header);
+    return m ? auth.authenticate(m[1]!) : undefined;
+  }
+  if (!clientCerts) return undefined;
+  const socket = req.raw.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert?.raw) return undefined;
+  return auth.byCertificate(createHash('sha256').update(cert.raw).digest('hex'));
+}
+
+/** The authenticated caller of a `/v1` route. */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.principal) throw new KmsError('UNAUTHENTICATED');
+  return { principal: req.principal, requestId: req.id };
+}

@@ -1,0 +1,85 @@
+/**
+ * Opens the one SQL database (ARCHITECTURE.md "Store"): SQLite by default (a file in the data dir,
+ * WAL, `synchronous=FULL` so a commit survives power loss) or PostgreSQL (`synchronous_commit=on`,
+ * for several instances). Migrations run at open, under the migrator's own lock.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import type { Database } from './schema.js';
+import { type Engine } from './columns.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { createStoreLock, type StoreLock } from './lock.js';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly engine: Engine;
+  /** Runs start-up work once across instances (root keys, bootstrap token, first-use masters). */
+  readonly lock: StoreLock;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Empty: SQLite at `sqlitePath`; otherwise a postgres:// URL. */
+  readonly url: string;
+  readonly sqlitePath: string;
+  readonly poolSize?: number;
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const store = opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openSqlite(opts.sqlitePath);
+  try {
+    await migrate(store.db);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
+function openSqlite(file: string): Store {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const database = new BetterSqlite3(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, engine: 'sqlite', lock: createStoreLock(db, 'sqlite'), close: () => db.destroy() };
+}
+
+function openPostgres(url: string, max: number): Store {
+  // int8 (BIGINT) as a JS number: our BIGINT columns hold milliseconds, sequences and counters,
+  // all far below 2^53. u64 chain values are TEXT columns (see schema.ts).
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format),
+  };
+  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: 5_000 });
+  // An idle client losing its connection (PostgreSQL restart) must not crash the process.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    void client.query('SET synchronous_commit = on').catch(() => undefined);
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, engine: 'postgres', lock: createStoreLock(db, 'postgres'), close: () => db.destroy() };
+}
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`store migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A cheap round trip, for `/readyz`. */
+export async function pingStore(store: Store): Promise<void> {
+  await sql`select 1`.execute(store.db);
+}

@@ -1,0 +1,117 @@
+/**
+ * The single write path: every state change (and every audit event) goes through `Writer.run`.
+ * Operations queued while a transaction is in flight are committed together in the next one
+ * (group commit, ARCHITECTURE.md "Audit"): durability stays `synchronous=FULL` /
+ * `synchronous_commit=on`, but one fsync serves many operations. Each operation runs under its own
+ * savepoint, so one failing operation rolls back only its own writes. An operation's promise
+ * settles only after the commit that holds it, so nothing is released before it is durable.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import { KmsError, isKmsError } from '../errors.js';
+
+export type Trx = Transaction<Database>;
+export type Op<T> = (trx: Trx) => Promise<T>;
+
+/** Hooks of the layer that keeps in-memory state which must follow commits (the audit chain head). */
+export interface CommitListener {
+  committed(): void;
+  rolledBack(): void;
+}
+
+interface Pending {
+  op: Op<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  attempts: number;
+}
+
+const MAX_BATCH = 512;
+const MAX_ATTEMPTS = 5;
+/** PostgreSQL: deadlock_detected, serialization_failure. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+export class Writer {
+  private queue: Pending[] = [];
+  private running = false;
+  private closed = false;
+  private readonly listeners: CommitListener[] = [];
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  addListener(l: CommitListener): void {
+    this.listeners.push(l);
+  }
+
+  run<T>(op: Op<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new KmsError('STORE_UNAVAILABLE', 'the store is closing'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Waits for queued work, then refuses new work. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const retry: Pending[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const p of batch) {
+          const out = await runOne(trx, p);
+          if (out === 'retry') retry.push(p);
+          outcomes.push(out === 'retry' ? { ok: false, value: undefined } : out);
+        }
+      });
+    } catch (e) {
+      for (const l of this.listeners) l.rolledBack();
+      const err = isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e });
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (const l of this.listeners) l.committed();
+    batch.forEach((p, i) => {
+      if (retry.includes(p)) return this.requeue(p);
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.value);
+    });
+  }
+
+  private requeue(p: Pending): void {
+    p.attempts += 1;
+    if (p.attempts >= MAX_ATTEMPTS) return p.reject(new KmsError('STORE_UNAVAILABLE', 'the store kept aborting this operation'));
+    this.queue.push(p);
+  }
+}
+
+async function runOne(trx: Trx, p: Pending): Promise<{ ok: boolean; value: unknown } | 'retry'> {
+  await sql`savepoint op`.execute(trx);
+  try {
+    const value = await p.op(trx);
+    await sql`release savepoint op`.execute(trx);
+    return { ok: true, value };
+  } catch (e) {
+    await sql`rollback to savepoint op`.execute(trx);
+    await sql`release savepoint op`.execute(trx);
+    if (RETRYABLE.has((e as { code?: string }).code ?? '')) return 'retry';
+    return { ok: false, value: isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e }) };
+  }
+}
