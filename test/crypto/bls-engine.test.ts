@@ -91,6 +91,15 @@ describe('workers', () => {
     await expect(e.sign(secretKey(9), Uint8Array.of(1), dst)).rejects.toThrow(/closed/);
   });
 
+  it('signs a view into a larger buffer like its own copy', async () => {
+    const dst = tagBytes(BLS_TAGS.SIG_NUL);
+    const big = new Uint8Array(4096).fill(9);
+    const view = big.subarray(100, 132);
+    expect(await engine.sign(secretKey(1), view, dst)).toEqual(
+      await engine.sign(secretKey(1), view.slice(), dst),
+    );
+  });
+
   it('refuses bad keys and tags before reaching a worker', async () => {
     const dst = tagBytes(BLS_TAGS.SIG_NUL);
     await expect(engine.sign(new Uint8Array(31), Uint8Array.of(1), dst)).rejects.toThrow(

@@ -61,6 +61,16 @@ function assertDst(dst: Uint8Array): void {
   if (dst.length < 1 || dst.length > 255) throw invalid('dst', 'must be 1 to 255 bytes');
 }
 
+/**
+ * Structured clone copies a view's whole ArrayBuffer, so a subarray of a larger (pooled, or
+ * secret-bearing) buffer is copied down to its own bytes before it is posted to a worker.
+ */
+function tight(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
+}
+
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -90,7 +100,9 @@ export function createBlsEngine(options: BlsEngineOptions = {}): BlsEngine {
       assertSecretKey(sk);
       assertDst(dst);
       const copy = sk.slice(); // transferred: the only other copy lives (briefly) in the worker
-      const sig = await pool.run<Uint8Array>({ sk: copy, msg, dst }, [copy.buffer]);
+      const sig = await pool.run<Uint8Array>({ sk: copy, msg: tight(msg), dst: tight(dst) }, [
+        copy.buffer,
+      ]);
       return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
     },
     publicKey(sk) {
