@@ -1,0 +1,98 @@
+/**
+ * The providers the contract and vector suites run against. A new provider (the Google Cloud KMS
+ * fake, a CloudHSM setting) joins by adding a `ProviderSubject` to `SUBJECTS`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { KeyProvider } from '../../src/providers/provider.js';
+import { Pkcs11Provider } from '../../src/providers/pkcs11/provider.js';
+import { SoftwareProvider } from '../../src/providers/software.js';
+import { testSoftHsm } from '../support/softhsm.js';
+
+export interface ProviderSubject {
+  readonly name: string;
+  /** Root key sizes in bytes it can hold; opening with another size must fail with a clear Error. */
+  readonly rootKeySizes: readonly number[];
+  /** A fresh, open provider with its own root key. */
+  make(): Promise<KeyProvider>;
+  /** An open provider whose root key is `kek` (for RFC 5649 vectors). */
+  withRootKey(kek: Uint8Array): Promise<KeyProvider>;
+  /** Raw secret lengths it documents as refused by `wrap` (ProviderRefusedError). */
+  refusesWrapOf(length: number): boolean;
+  /** HMAC key lengths it documents as refused (at wrap or at hmacSha256). */
+  refusesHmacKeyOf(length: number): boolean;
+  /** In-provider objects cached for reuse, when the provider caches. */
+  cachedKeys?(p: KeyProvider): number;
+  cleanup(): Promise<void>;
+}
+
+const id = (): string => randomBytes(6).toString('hex');
+
+export function softwareSubject(): ProviderSubject {
+  let dir: string | undefined;
+  const opened: KeyProvider[] = [];
+  const tmp = (): string => (dir ??= mkdtempSync(path.join(os.tmpdir(), 'zoo-kms-software-')));
+  const open = async (keyFile: string): Promise<KeyProvider> => {
+    const p = new SoftwareProvider({ name: 'software', keyFile });
+    await p.open();
+    opened.push(p);
+    return p;
+  };
+  return {
+    name: 'software',
+    rootKeySizes: [32],
+    make: () => open(path.join(tmp(), `${id()}.key`)),
+    withRootKey(kek) {
+      const file = path.join(tmp(), `${id()}.key`);
+      writeFileSync(file, kek, { mode: 0o600 });
+      return open(file);
+    },
+    refusesWrapOf: (n) => n === 0,
+    refusesHmacKeyOf: () => false,
+    async cleanup() {
+      await Promise.all(opened.map((p) => p.close()));
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** PKCS#11 on SoftHSM2 2.6.1, in this test file's own token directory. */
+export function softHsmSubject(): ProviderSubject {
+  const opened = new Map<string, KeyProvider>();
+  const open = async (rootKeyLabel: string, importRootKey?: Uint8Array): Promise<KeyProvider> => {
+    const hit = opened.get(rootKeyLabel);
+    if (hit) return hit;
+    const { options } = testSoftHsm().token('zoo-contract');
+    const p = new Pkcs11Provider({
+      ...options,
+      rootKeyLabel,
+      ...(importRootKey ? { importRootKey } : {}),
+    });
+    await p.open();
+    opened.set(rootKeyLabel, p);
+    return p;
+  };
+  return {
+    name: 'pkcs11/softhsm2',
+    rootKeySizes: [16, 24, 32],
+    make: () => open(`root-${id()}`),
+    // One token object per distinct vector key, found again by a label derived from it.
+    withRootKey: (kek) =>
+      open(`kek-${createHash('sha256').update(kek).digest('hex').slice(0, 24)}`, kek),
+    // Its CKM_AES_KEY_WRAP_PAD zero-pads to a multiple of 8 before RFC 5649 (docs/providers.md).
+    refusesWrapOf: (n) => n === 0 || n % 8 !== 0,
+    // Wrap refuses unaligned keys; the device refuses HMAC keys under 32 bytes.
+    refusesHmacKeyOf: (n) => n % 8 !== 0 || n < 32,
+    cachedKeys: (p) => (p as Pkcs11Provider).cachedKeyCount,
+    async cleanup() {
+      await Promise.all([...opened.values()].map((p) => p.close()));
+      opened.clear();
+    },
+  };
+}
+
+export function allSubjects(): ProviderSubject[] {
+  return [softwareSubject(), softHsmSubject()];
+}
