@@ -44,6 +44,8 @@ export async function createHttpServer(config: Config, services: Services, logge
       : {}),
   };
   const app = Fastify(options as FastifyServerOptions) as unknown as FastifyInstance;
+  // JSON only (API.md "Conventions"): anything else is 415, not a string body.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onRequest', async (req, reply) => {

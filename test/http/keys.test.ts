@@ -4,11 +4,7 @@
  * independent library). ECDSA signatures are low-S. Imported private keys never reach the store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { p256 } from '@noble/curves/nist.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -16,6 +12,7 @@ import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { startKms, principalToken, type TestKms } from '../support/kms.js';
+import { storeDump } from '../support/dump.js';
 
 let t: TestKms;
 let signer: string;
@@ -137,14 +134,6 @@ describe('keys: import', () => {
     }
   });
 });
-
-/** Every byte the store holds: the SQLite files (db, WAL) or a pg_dump of the test database. */
-export async function storeDump(k: TestKms): Promise<Buffer> {
-  if (k.store === 'postgres') return execFileSync('pg_dump', ['--data-only', k.dbUrl], { maxBuffer: 512 * 1024 * 1024 });
-  await sql`PRAGMA wal_checkpoint(FULL)`.execute(k.kms.services.deps.db);
-  const files = readdirSync(k.dataDir).filter((f) => f.startsWith('kms.sqlite'));
-  return Buffer.concat(files.map((f) => readFileSync(path.join(k.dataDir, f))));
-}
 
 describe('keys: lifecycle', () => {
   it('rotate, patch, destroy a version, destroy the key', async () => {
