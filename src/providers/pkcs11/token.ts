@@ -50,7 +50,7 @@ export function openUserSession(slot: Slot, t: TokenTarget): Session {
     session.login(t.pin, UserType.USER);
   } catch (e) {
     // Login state is per application and token (PKCS#11 v3.0 sec. 5.6): another provider on the
-    // same token in this process may have logged in already.
+    // same token in this process may have logged in already (the PIN is then not checked again).
     if (ckrOf(e) !== CKR.USER_ALREADY_LOGGED_IN) {
       closeQuietly(session);
       throw new Error(
