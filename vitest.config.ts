@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 // Three projects: `unit` needs no store; `sqlite` and `postgres` run the same service, HTTP and
 // integration suites on each engine (test/support/store.ts reads KMS_TEST_STORE).
-const storeSuites = ['test/http/**/*.test.ts', 'test/services/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/store/**/*.test.ts'];
+const storeSuites = [
+  'test/http/**/*.test.ts',
+  'test/services/**/*.test.ts',
+  'test/integration/**/*.test.ts',
+  'test/store/**/*.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -12,10 +17,24 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: 'test-artifacts/vitest.json' },
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: storeSuites } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: storeSuites },
+      },
       // `*.pg.test.ts`: several KMS processes on one PostgreSQL (SQLite is one process by design).
-      { extends: true, test: { name: 'sqlite', include: storeSuites, exclude: ['**/*.pg.test.ts'], env: { KMS_TEST_STORE: 'sqlite' } } },
-      { extends: true, test: { name: 'postgres', include: storeSuites, env: { KMS_TEST_STORE: 'postgres' } } },
+      {
+        extends: true,
+        test: {
+          name: 'sqlite',
+          include: storeSuites,
+          exclude: ['**/*.pg.test.ts'],
+          env: { KMS_TEST_STORE: 'sqlite' },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'postgres', include: storeSuites, env: { KMS_TEST_STORE: 'postgres' } },
+      },
     ],
   },
 });

@@ -18,7 +18,8 @@ for (const file of process.argv.slice(2)) {
       bad = true;
     }
     for (const a of r.assertionResults) {
-      if (!['passed', 'failed'].includes(a.status)) console.error(`skipped: ${a.fullName} (${r.name})`);
+      if (!['passed', 'failed'].includes(a.status))
+        console.error(`skipped: ${a.fullName} (${r.name})`);
     }
   }
   if (report.numTotalTests === 0) {

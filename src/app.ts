@@ -47,7 +47,10 @@ export interface Services {
   /** "device" or "software, wrapped by the device" (ARCHITECTURE.md item 3). */
   protection(key: KeyRecord): string;
   auditAdmin(req: FastifyRequest, action: string, details: Record<string, string>): Promise<void>;
-  ready(): Promise<{ status: 'ready' | 'not_ready'; checks: { name: string; status: 'pass' | 'fail'; latencyMs: number; error?: string }[] }>;
+  ready(): Promise<{
+    status: 'ready' | 'not_ready';
+    checks: { name: string; status: 'pass' | 'fail'; latencyMs: number; error?: string }[];
+  }>;
   jwks(): Promise<unknown[]>;
 }
 
@@ -74,14 +77,27 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<K
   const logger = opts.logger ?? createLogger(config.server.logLevel);
   const now = opts.now ?? Date.now;
   const instanceId = config.instanceId ?? persistentInstanceId(config.dataDir);
-  const store = await openStore({ url: config.storeUrl, sqlitePath: path.join(config.dataDir, 'kms.sqlite') });
+  const store = await openStore({
+    url: config.storeUrl,
+    sqlitePath: path.join(config.dataDir, 'kms.sqlite'),
+  });
   const cleanup: (() => Promise<void> | void)[] = [() => store.close()];
   try {
     const providers = await openProviders(config, store, opts.providers, logger);
     cleanup.unshift(() => providers.close());
     const bls = createBlsEngine();
     cleanup.unshift(() => bls.close());
-    const kms = await assemble(config, store, providers, bls, instanceId, logger, now, cleanup, opts);
+    const kms = await assemble(
+      config,
+      store,
+      providers,
+      bls,
+      instanceId,
+      logger,
+      now,
+      cleanup,
+      opts,
+    );
     return kms;
   } catch (e) {
     for (const c of cleanup) await c();
@@ -113,7 +129,18 @@ async function assemble(
   });
   await audit.init();
   const keyring = new Keyring({ db: store.db, providers, invalidations });
-  const deps: ServiceDeps = { config, db: store.db, engine: store.engine, lock: store.lock, writer, invalidations, audit, keyring, bls, now };
+  const deps: ServiceDeps = {
+    config,
+    db: store.db,
+    engine: store.engine,
+    lock: store.lock,
+    writer,
+    invalidations,
+    audit,
+    keyring,
+    bls,
+    now,
+  };
   cleanup.unshift(async () => {
     invalidations.stop();
     await audit.close();
@@ -139,8 +166,20 @@ async function assemble(
   };
 }
 
-function makeServices(config: Config, deps: ServiceDeps, providers: ProviderSet, audit: AuditLog, writer: Writer): Services {
-  const auth = new AuthService({ db: deps.db, writer, invalidations: deps.invalidations, tokenTtlSeconds: config.auth.tokenTtlSeconds, now: deps.now });
+function makeServices(
+  config: Config,
+  deps: ServiceDeps,
+  providers: ProviderSet,
+  audit: AuditLog,
+  writer: Writer,
+): Services {
+  const auth = new AuthService({
+    db: deps.db,
+    writer,
+    invalidations: deps.invalidations,
+    tokenTtlSeconds: config.auth.tokenTtlSeconds,
+    now: deps.now,
+  });
   const keys = new KeysService(deps);
   const signing = new SigningService(deps, keys);
   const auditQuery = new AuditQuery(deps);
@@ -155,9 +194,19 @@ function makeServices(config: Config, deps: ServiceDeps, providers: ProviderSet,
     providers,
     metrics: new Metrics({
       providers: () => providers.status(),
-      auditLength: async () => Number((await sql<{ n: number }>`select count(*) as n from audit_events`.execute(deps.db)).rows[0]?.n ?? 0),
+      auditLength: async () =>
+        Number(
+          (await sql<{ n: number }>`select count(*) as n from audit_events`.execute(deps.db))
+            .rows[0]?.n ?? 0,
+        ),
       keyCounts: async () =>
-        (await deps.db.selectFrom('keys').select(['algorithm', (eb) => eb.fn.countAll<number>().as('count')]).groupBy('algorithm').execute()).map((r) => ({
+        (
+          await deps.db
+            .selectFrom('keys')
+            .select(['algorithm', (eb) => eb.fn.countAll<number>().as('count')])
+            .groupBy('algorithm')
+            .execute()
+        ).map((r) => ({
           algorithm: r.algorithm,
           count: Number(r.count),
         })),
@@ -166,7 +215,12 @@ function makeServices(config: Config, deps: ServiceDeps, providers: ProviderSet,
     protection: (key) => protectionOf(key, providers),
     auditAdmin: async (req, action, details) => {
       const caller = callerOf(req);
-      await audited(audit, writer, { action, principal: caller.principal.name, requestId: caller.requestId, details });
+      await audited(audit, writer, {
+        action,
+        principal: caller.principal.name,
+        requestId: caller.requestId,
+        details,
+      });
     },
     ready: () => readiness(deps, providers),
     jwks: () => jwksOf(deps),
@@ -177,9 +231,15 @@ function makeServices(config: Config, deps: ServiceDeps, providers: ProviderSet,
 function protectionOf(key: KeyRecord, providers: ProviderSet): string {
   const alg = key.algorithm;
   const inDevice = providers.providers.some((p) =>
-    alg === 'hmac-sha256' ? p.capabilities.hmac !== null : alg === 'aes-256-gcm' ? p.capabilities.aesGcm : (p.capabilities.sign as readonly string[]).includes(alg),
+    alg === 'hmac-sha256'
+      ? p.capabilities.hmac !== null
+      : alg === 'aes-256-gcm'
+        ? p.capabilities.aesGcm
+        : (p.capabilities.sign as readonly string[]).includes(alg),
   );
-  return inDevice && providers.providers.every((p) => p.kind !== 'software') ? 'device' : 'software, wrapped by the device';
+  return inDevice && providers.providers.every((p) => p.kind !== 'software')
+    ? 'device'
+    : 'software, wrapped by the device';
 }
 
 async function readiness(deps: ServiceDeps, providers: ProviderSet) {
@@ -190,13 +250,23 @@ async function readiness(deps: ServiceDeps, providers: ProviderSet) {
       await fn();
       checks.push({ name, status: 'pass', latencyMs: round(performance.now() - t) });
     } catch (e) {
-      checks.push({ name, status: 'fail', latencyMs: round(performance.now() - t), error: (e as Error).message });
+      checks.push({
+        name,
+        status: 'fail',
+        latencyMs: round(performance.now() - t),
+        error: (e as Error).message,
+      });
     }
   };
   await timed('store', () => pingStore({ db: deps.db } as Store));
   await providers.checkAll(true);
   for (const p of providers.status()) {
-    checks.push({ name: `provider:${p.name}`, status: p.healthy ? 'pass' : 'fail', latencyMs: p.latencyMs ?? 0, ...(p.error ? { error: p.error } : {}) });
+    checks.push({
+      name: `provider:${p.name}`,
+      status: p.healthy ? 'pass' : 'fail',
+      latencyMs: p.latencyMs ?? 0,
+      ...(p.error ? { error: p.error } : {}),
+    });
   }
   const ok = checks[0]?.status === 'pass' && providers.healthy().length > 0;
   return { status: ok ? ('ready' as const) : ('not_ready' as const), checks };
@@ -205,11 +275,21 @@ async function readiness(deps: ServiceDeps, providers: ProviderSet) {
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** Opens every provider under the store lock (root keys are made once); at least one must open. */
-async function openProviders(config: Config, store: Store, given: KeyProvider[] | undefined, logger: Logger): Promise<ProviderSet> {
-  const providers = given ?? (await Promise.all(config.providers.map((p) => createProvider(p, config))));
+async function openProviders(
+  config: Config,
+  store: Store,
+  given: KeyProvider[] | undefined,
+  logger: Logger,
+): Promise<ProviderSet> {
+  const providers =
+    given ?? (await Promise.all(config.providers.map((p) => createProvider(p, config))));
   const set = new ProviderSet(providers, {
     healthCheckIntervalMs: config.failover.healthCheckIntervalMs,
-    onChange: (name, healthy, error) => logger.warn({ provider: name, healthy, error }, `provider ${name} is ${healthy ? 'healthy again' : 'unavailable'}`),
+    onChange: (name, healthy, error) =>
+      logger.warn(
+        { provider: name, healthy, error },
+        `provider ${name} is ${healthy ? 'healthy again' : 'unavailable'}`,
+      ),
   });
   const failures: string[] = [];
   await store.lock.withLock('providers', async () => {

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   const address = await kms.app.listen({ host: config.server.host, port: config.server.port });
-  logger.info({ address, instance: kms.instanceId, store: config.storeUrl ? 'postgres' : 'sqlite' }, 'zoo-kms listening');
+  logger.info(
+    { address, instance: kms.instanceId, store: config.storeUrl ? 'postgres' : 'sqlite' },
+    'zoo-kms listening',
+  );
 }
 
 main().catch((e: unknown) => {

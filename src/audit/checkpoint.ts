@@ -31,15 +31,24 @@ export async function chainHeads(db: Kysely<Database>): Promise<ChainHead[]> {
     .selectFrom('audit_events as e')
     .select(['e.instance', 'e.seq', 'e.hash'])
     .where('e.seq', '=', (eb) =>
-      eb.selectFrom('audit_events as m').select(sql<number>`max(m.seq)`.as('s')).whereRef('m.instance', '=', 'e.instance'),
+      eb
+        .selectFrom('audit_events as m')
+        .select(sql<number>`max(m.seq)`.as('s'))
+        .whereRef('m.instance', '=', 'e.instance'),
     )
     .orderBy('e.instance')
     .execute();
-  return rows.map((r) => ({ instance: r.instance, events: Number(r.seq), head: Buffer.from(r.hash).toString('hex') }));
+  return rows.map((r) => ({
+    instance: r.instance,
+    events: Number(r.seq),
+    head: Buffer.from(r.hash).toString('hex'),
+  }));
 }
 
 export function encodeBody(body: CheckpointBody): Uint8Array {
-  return Buffer.from(JSON.stringify({ instance: body.instance, seq: body.seq, ts: body.ts, chains: body.chains }));
+  return Buffer.from(
+    JSON.stringify({ instance: body.instance, seq: body.seq, ts: body.ts, chains: body.chains }),
+  );
 }
 
 export async function makeCheckpoint(
@@ -54,7 +63,12 @@ export async function makeCheckpoint(
     .select(sql<number | null>`max(seq)`.as('seq'))
     .where('instance', '=', instance)
     .executeTakeFirst();
-  const body: CheckpointBody = { instance, seq: Number(last?.seq ?? 0) + 1, ts, chains: await chainHeads(db) };
+  const body: CheckpointBody = {
+    instance,
+    seq: Number(last?.seq ?? 0) + 1,
+    ts,
+    chains: await chainHeads(db),
+  };
   const encoded = encodeBody(body);
   const signature = await signer.sign(encoded);
   await writer.run((trx) =>

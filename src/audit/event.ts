@@ -49,7 +49,11 @@ export function canonical(e: AuditEvent): string {
 }
 
 function sortedDetails(d: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(d).sort().map((k) => [k, d[k]]));
+  return Object.fromEntries(
+    Object.keys(d)
+      .sort()
+      .map((k) => [k, d[k]]),
+  );
 }
 
 export function chainHash(prev: Uint8Array, e: AuditEvent): Buffer {
@@ -60,7 +64,10 @@ export function chainHash(prev: Uint8Array, e: AuditEvent): Buffer {
 export function digestOf(...parts: (string | Uint8Array | bigint | number)[]): string {
   const h = createHash('sha256');
   for (const p of parts) {
-    const bytes = typeof p === 'string' || typeof p === 'bigint' || typeof p === 'number' ? Buffer.from(String(p)) : p;
+    const bytes =
+      typeof p === 'string' || typeof p === 'bigint' || typeof p === 'number'
+        ? Buffer.from(String(p))
+        : p;
     const len = Buffer.alloc(4);
     len.writeUInt32BE(bytes.length);
     h.update(len).update(bytes);

@@ -71,7 +71,14 @@ export class AuditLog implements CommitListener {
   /** Appends one event inside `trx`. */
   async append(trx: Trx, fields: AuditFields, outcome: Outcome, code?: string): Promise<void> {
     const prev = this.pendingHead;
-    const event: AuditEvent = { ...fields, instance: this.opts.instance, seq: prev.seq + 1, ts: this.now(), outcome, code: code ?? null };
+    const event: AuditEvent = {
+      ...fields,
+      instance: this.opts.instance,
+      seq: prev.seq + 1,
+      ts: this.now(),
+      outcome,
+      code: code ?? null,
+    };
     const hash = chainHash(prev.hash, event);
     try {
       await trx
@@ -101,7 +108,8 @@ export class AuditLog implements CommitListener {
 
   committed(): void {
     this.committedHead = this.pendingHead;
-    if (this.committedHead.seq - this.lastCheckpointSeq >= this.opts.checkpointEvery) void this.maybeCheckpoint(false);
+    if (this.committedHead.seq - this.lastCheckpointSeq >= this.opts.checkpointEvery)
+      void this.maybeCheckpoint(false);
   }
 
   rolledBack(): void {
@@ -112,7 +120,13 @@ export class AuditLog implements CommitListener {
   async checkpoint(): Promise<void> {
     if (!this.signer) throw new Error('audit checkpoint signer not ready');
     const seqAt = this.committedHead.seq;
-    await makeCheckpoint(this.opts.db, this.opts.writer, this.opts.instance, this.signer, this.now());
+    await makeCheckpoint(
+      this.opts.db,
+      this.opts.writer,
+      this.opts.instance,
+      this.signer,
+      this.now(),
+    );
     this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, seqAt);
   }
 
@@ -136,7 +150,12 @@ export class AuditLog implements CommitListener {
  * that throws is rolled back and its refusal is still recorded (every operation, success or
  * refusal, makes one event). Resolves or throws only after the commit.
  */
-export async function audited<T>(log: AuditLog, writer: Writer, fields: AuditFields, body?: (trx: Trx) => Promise<T>): Promise<T> {
+export async function audited<T>(
+  log: AuditLog,
+  writer: Writer,
+  fields: AuditFields,
+  body?: (trx: Trx) => Promise<T>,
+): Promise<T> {
   const res = await writer.run(async (trx) => {
     let value: T | undefined;
     let failure: unknown;
@@ -150,8 +169,14 @@ export async function audited<T>(log: AuditLog, writer: Writer, fields: AuditFie
       }
       await sql`release savepoint body`.execute(trx);
     }
-    const code = failure === undefined ? undefined : isKmsError(failure) ? failure.code : 'INTERNAL';
-    const outcome: Outcome = failure === undefined ? 'success' : isKmsError(failure) && failure.status < 500 ? 'refused' : 'error';
+    const code =
+      failure === undefined ? undefined : isKmsError(failure) ? failure.code : 'INTERNAL';
+    const outcome: Outcome =
+      failure === undefined
+        ? 'success'
+        : isKmsError(failure) && failure.status < 500
+          ? 'refused'
+          : 'error';
     await log.append(trx, fields, outcome, code);
     return { value, failure };
   });
@@ -160,7 +185,14 @@ export async function audited<T>(log: AuditLog, writer: Writer, fields: AuditFie
 }
 
 /** Records a refusal decided before any state was touched (auth, validation), then throws it. */
-export async function auditRefusal(log: AuditLog, writer: Writer, fields: AuditFields, error: KmsError): Promise<never> {
-  await writer.run((trx) => log.append(trx, fields, error.status < 500 ? 'refused' : 'error', error.code));
+export async function auditRefusal(
+  log: AuditLog,
+  writer: Writer,
+  fields: AuditFields,
+  error: KmsError,
+): Promise<never> {
+  await writer.run((trx) =>
+    log.append(trx, fields, error.status < 500 ? 'refused' : 'error', error.code),
+  );
   throw error;
 }

@@ -23,19 +23,33 @@ export interface ClientOptions {
   readonly token: string | undefined;
 }
 
-export function clientOptions(flags: Record<string, string | boolean | undefined>, env = process.env): ClientOptions {
+export function clientOptions(
+  flags: Record<string, string | boolean | undefined>,
+  env = process.env,
+): ClientOptions {
   const url = String(flags.url ?? env.ZKMS_URL ?? 'http://127.0.0.1:8200').replace(/\/$/, '');
   const tokenFile = (flags['token-file'] as string | undefined) ?? env.ZKMS_TOKEN_FILE;
-  const token = (flags.token as string | undefined) ?? env.ZKMS_TOKEN ?? (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  const token =
+    (flags.token as string | undefined) ??
+    env.ZKMS_TOKEN ??
+    (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   return { url, token };
 }
 
-export async function api<T = unknown>(o: ClientOptions, method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T = unknown>(
+  o: ClientOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(o.url + path, {
       method,
-      headers: { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (e) {
@@ -45,6 +59,11 @@ export async function api<T = unknown>(o: ClientOptions, method: string, path: s
   const json = text ? (JSON.parse(text) as unknown) : undefined;
   if (res.ok) return json as T;
   const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-  const exit = res.status === 401 || res.status === 403 ? EXIT.auth : res.status >= 500 ? EXIT.unavailable : EXIT.refused;
+  const exit =
+    res.status === 401 || res.status === 403
+      ? EXIT.auth
+      : res.status >= 500
+        ? EXIT.unavailable
+        : EXIT.refused;
   throw new CliError(`${res.status} ${err?.code ?? ''}: ${err?.message ?? text}`, exit, err?.code);
 }

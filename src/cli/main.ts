@@ -4,13 +4,18 @@
  */
 import { parseArgs } from './args.js';
 import { CliError, EXIT, clientOptions } from './client.js';
-import type { Command } from './command.js';
+import { UsageError, type Command } from './command.js';
 import { commands as replicate } from './commands/replicate.js';
 
 const COMMANDS: Record<string, Command> = { ...replicate };
 
 function usage(): string {
-  return ['usage: zkms <command> [--url URL] [--token T | --token-file F] [--json]', '', 'commands:', ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(28)} ${c.summary}`)].join('\n');
+  return [
+    'usage: zkms <command> [--url URL] [--token T | --token-file F] [--json]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(28)} ${c.summary}`),
+  ].join('\n');
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -22,10 +27,25 @@ export async function run(argv: readonly string[]): Promise<number> {
     return flags.help ? EXIT.ok : EXIT.usage;
   }
   try {
-    const out = await cmd.run({ client: clientOptions(flags), flags, args: words.slice(name.split(' ').length) });
-    if (out !== undefined) console.log(flags.json ? JSON.stringify(out, null, 2) : cmd.format ? cmd.format(out) : JSON.stringify(out, null, 2));
+    const out = await cmd.run({
+      client: clientOptions(flags),
+      flags,
+      args: words.slice(name.split(' ').length),
+    });
+    if (out !== undefined)
+      console.log(
+        flags.json
+          ? JSON.stringify(out, null, 2)
+          : cmd.format
+            ? cmd.format(out)
+            : JSON.stringify(out, null, 2),
+      );
     return EXIT.ok;
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`zkms: ${e.message}`);
+      return EXIT.usage;
+    }
     if (e instanceof CliError) {
       console.error(`zkms: ${e.message}`);
       return e.exitCode;

@@ -50,7 +50,12 @@ export interface Config {
     readonly bodyLimit: number;
     readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
     readonly tls:
-      | { readonly certFile: string; readonly keyFile: string; readonly clientCaFile?: string; readonly requireClientCert: boolean }
+      | {
+          readonly certFile: string;
+          readonly keyFile: string;
+          readonly clientCaFile?: string;
+          readonly requireClientCert: boolean;
+        }
       | undefined;
   };
   /** Empty: SQLite in the data dir; `postgres://...`: PostgreSQL. */

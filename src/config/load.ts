@@ -41,7 +41,9 @@ export function buildConfig(raw: unknown, env: Env = {}): Config {
   const dataDir = path.resolve(env.KMS_DATA_DIR ?? './data');
   const logLevel = env.KMS_LOG_LEVEL ?? file.server?.log_level ?? 'info';
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new ConfigError(`KMS_LOG_LEVEL: must be one of trace, debug, info, warn, error (got ${logLevel})`);
+    throw new ConfigError(
+      `KMS_LOG_LEVEL: must be one of trace, debug, info, warn, error (got ${logLevel})`,
+    );
   }
   const config: Config = {
     dataDir,
@@ -104,9 +106,12 @@ function checkShape(raw: unknown): void {
   // Report the most specific problem: an unknown key by its own path, otherwise the deepest error.
   const unknown = errors.find((e) => e.keyword === 'additionalProperties');
   if (unknown) {
-    const names = (unknown.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+    const names =
+      (unknown.params as { additionalProperties?: string[] }).additionalProperties ?? [];
     const at = dotted(unknown.instancePath);
-    throw new ConfigError(`config: unknown key ${names.map((n) => (at ? `${at}.${n}` : n)).join(', ')}`);
+    throw new ConfigError(
+      `config: unknown key ${names.map((n) => (at ? `${at}.${n}` : n)).join(', ')}`,
+    );
   }
   const deepest = errors.reduce((a, b) => (b.instancePath.length > a.instancePath.length ? b : a));
   throw new ConfigError(`config: ${dotted(deepest.instancePath) || '(root)'} ${deepest.message}`);
@@ -119,7 +124,8 @@ function dotted(pointer: string): string {
 function port(envValue: string | undefined, fallback: number): number {
   if (envValue === undefined) return fallback;
   const n = Number(envValue);
-  if (!/^[0-9]{1,5}$/.test(envValue) || n > 65535) throw new ConfigError(`KMS_PORT: not a port number (${envValue})`);
+  if (!/^[0-9]{1,5}$/.test(envValue) || n > 65535)
+    throw new ConfigError(`KMS_PORT: not a port number (${envValue})`);
   return n;
 }
 
@@ -151,7 +157,12 @@ function chains(list: ConfigFile['chains']): ChainProfile[] {
     const id = BigInt(c.id);
     if (seen.has(id)) throw new ConfigError(`config: chains.${i}.id ${id} is listed twice`);
     seen.add(id);
-    return { id, name: c.name, signatureTag: c.signature_tag ?? 'SIG_NUL', popTag: c.pop_tag ?? 'POP_PROVE' };
+    return {
+      id,
+      name: c.name,
+      signatureTag: c.signature_tag ?? 'SIG_NUL',
+      popTag: c.pop_tag ?? 'POP_PROVE',
+    };
   });
 }
 

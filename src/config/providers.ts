@@ -9,14 +9,28 @@ import { ConfigError, type Config, type ProviderConfig } from './config.js';
 import { durationMs } from './units.js';
 
 type Kms = NonNullable<ConfigFile['kms']>;
-const VENDOR_BLOCKS = ['softhsm2', 'yubihsm2', 'nitrokey', 'zymbit', 'luna', 'aws-cloudhsm', 'google-cloud-kms', 'software'] as const;
+const VENDOR_BLOCKS = [
+  'softhsm2',
+  'yubihsm2',
+  'nitrokey',
+  'zymbit',
+  'luna',
+  'aws-cloudhsm',
+  'google-cloud-kms',
+  'software',
+] as const;
 
-export function buildProviders(kms: Kms, dataDir: string, production: boolean): Pick<Config, 'providers' | 'failover'> {
+export function buildProviders(
+  kms: Kms,
+  dataDir: string,
+  production: boolean,
+): Pick<Config, 'providers' | 'failover'> {
   const primary = kms.provider ?? 'softhsm2';
   const failover = kms.failover ?? {};
   let names = [primary];
   if (failover.providers) names = [primary, ...failover.providers.filter((n) => n !== primary)];
-  else if (failover.backup_provider && failover.backup_provider !== primary) names.push(failover.backup_provider);
+  else if (failover.backup_provider && failover.backup_provider !== primary)
+    names.push(failover.backup_provider);
   const providers = names.map((name) => resolve(kms, name, dataDir));
   for (const p of providers) {
     if (p.type === 'software' && production && !p.allowInProduction) {
@@ -41,9 +55,12 @@ function resolve(kms: Kms, name: string, dataDir: string): ProviderConfig {
     const block = (kms as Record<string, unknown>)[name] as Partial<NamedProviderFile> | undefined;
     if (block) return fromFields(name, name as ProviderType, block, dataDir);
     if (name === 'softhsm2') return embeddedSoftHsm(dataDir);
-    if (name === 'software') return { name, type: 'software', keyFile: path.join(dataDir, 'software-root.key') };
+    if (name === 'software')
+      return { name, type: 'software', keyFile: path.join(dataDir, 'software-root.key') };
   }
-  throw new ConfigError(`kms: provider ${name} is named but has no block under kms or kms.providers`);
+  throw new ConfigError(
+    `kms: provider ${name} is named but has no block under kms or kms.providers`,
+  );
 }
 
 function embeddedSoftHsm(dataDir: string): ProviderConfig {
@@ -57,7 +74,12 @@ function embeddedSoftHsm(dataDir: string): ProviderConfig {
   };
 }
 
-function fromFields(name: string, type: ProviderType, f: Partial<NamedProviderFile>, dataDir: string): ProviderConfig {
+function fromFields(
+  name: string,
+  type: ProviderType,
+  f: Partial<NamedProviderFile>,
+  dataDir: string,
+): ProviderConfig {
   if (type === 'google-cloud-kms') {
     for (const k of ['project_id', 'location', 'key_ring', 'root_key'] as const) {
       if (!f[k]) throw new ConfigError(`kms: provider ${name} (google-cloud-kms) needs ${k}`);
@@ -73,7 +95,12 @@ function fromFields(name: string, type: ProviderType, f: Partial<NamedProviderFi
   return compact(name, type, f, dataDir);
 }
 
-function compact(name: string, type: ProviderType, f: Partial<NamedProviderFile>, dataDir: string): ProviderConfig {
+function compact(
+  name: string,
+  type: ProviderType,
+  f: Partial<NamedProviderFile>,
+  dataDir: string,
+): ProviderConfig {
   const out: Record<string, unknown> = {
     name,
     type,
@@ -90,7 +117,8 @@ function compact(name: string, type: ProviderType, f: Partial<NamedProviderFile>
     keyRing: f.key_ring,
     rootKey: f.root_key,
     credentials: f.credentials,
-    keyFile: f.key_file ?? (type === 'software' ? path.join(dataDir, `${name}-root.key`) : undefined),
+    keyFile:
+      f.key_file ?? (type === 'software' ? path.join(dataDir, `${name}-root.key`) : undefined),
     allowInProduction: f.allow_in_production,
   };
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];

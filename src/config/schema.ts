@@ -5,10 +5,22 @@
 import Type, { type Static } from 'typebox';
 
 const strict = { additionalProperties: false } as const;
-const Duration = Type.Union([Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)$' }), Type.Integer({ minimum: 0 })]);
-const Size = Type.Union([Type.String({ pattern: '^[0-9]+(B|KiB|MiB|GiB)?$' }), Type.Integer({ minimum: 0 })]);
-const Rate = Type.Union([Type.String({ pattern: '^[0-9]+(/s|/m|/h)?$' }), Type.Integer({ minimum: 0 })]);
-const ChainId = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]{1,20}$' })]);
+const Duration = Type.Union([
+  Type.String({ pattern: '^[0-9]+(ms|s|m|h|d)$' }),
+  Type.Integer({ minimum: 0 }),
+]);
+const Size = Type.Union([
+  Type.String({ pattern: '^[0-9]+(B|KiB|MiB|GiB)?$' }),
+  Type.Integer({ minimum: 0 }),
+]);
+const Rate = Type.Union([
+  Type.String({ pattern: '^[0-9]+(/s|/m|/h)?$' }),
+  Type.Integer({ minimum: 0 }),
+]);
+const ChainId = Type.Union([
+  Type.Integer({ minimum: 0 }),
+  Type.String({ pattern: '^[0-9]{1,20}$' }),
+]);
 const Path = Type.String({ minLength: 1 });
 
 const Pkcs11Fields = {
@@ -20,7 +32,12 @@ const Pkcs11Fields = {
 };
 const Pkcs11Block = Type.Object(Pkcs11Fields, strict);
 const CloudHsmBlock = Type.Object(
-  { ...Pkcs11Fields, cluster_id: Type.Optional(Type.String()), region: Type.Optional(Type.String()), endpoint: Type.Optional(Type.String()) },
+  {
+    ...Pkcs11Fields,
+    cluster_id: Type.Optional(Type.String()),
+    region: Type.Optional(Type.String()),
+    endpoint: Type.Optional(Type.String()),
+  },
   strict,
 );
 const GcpBlock = Type.Object(
@@ -39,7 +56,14 @@ const SoftwareBlock = Type.Object(
   strict,
 );
 
-export const PKCS11_TYPES = ['softhsm2', 'yubihsm2', 'nitrokey', 'zymbit', 'luna', 'aws-cloudhsm'] as const;
+export const PKCS11_TYPES = [
+  'softhsm2',
+  'yubihsm2',
+  'nitrokey',
+  'zymbit',
+  'luna',
+  'aws-cloudhsm',
+] as const;
 export const PROVIDER_TYPES = [...PKCS11_TYPES, 'google-cloud-kms', 'software'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
@@ -64,7 +88,9 @@ const NamedProvider = Type.Object(
 const Kms = Type.Object(
   {
     provider: Type.Optional(Type.String({ minLength: 1 })),
-    providers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), NamedProvider)),
+    providers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), NamedProvider),
+    ),
     softhsm2: Type.Optional(Pkcs11Block),
     yubihsm2: Type.Optional(Pkcs11Block),
     nitrokey: Type.Optional(Pkcs11Block),
@@ -93,7 +119,9 @@ const Server = Type.Object(
     host: Type.Optional(Type.String({ minLength: 1 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     body_limit: Type.Optional(Size),
-    log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l)))),
+    log_level: Type.Optional(
+      Type.Union(['trace', 'debug', 'info', 'warn', 'error'].map((l) => Type.Literal(l))),
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -126,7 +154,10 @@ export const ConfigFileSchema = Type.Object(
     store: Type.Optional(Type.Object({ url: Type.Optional(Type.String()) }, strict)),
     chains: Type.Optional(Type.Array(Chain, { minItems: 1 })),
     validator: Type.Optional(
-      Type.Object({ rate_limit: Type.Optional(Type.Object({ per_key: Type.Optional(Rate) }, strict)) }, strict),
+      Type.Object(
+        { rate_limit: Type.Optional(Type.Object({ per_key: Type.Optional(Rate) }, strict)) },
+        strict,
+      ),
     ),
     bridge: Type.Optional(
       Type.Object(
@@ -154,9 +185,17 @@ export const ConfigFileSchema = Type.Object(
     replicate: Type.Optional(
       Type.Object(
         {
-          ecosystems: Type.Optional(Type.Array(Type.Union(['hanzo', 'lux', 'zoo'].map((e) => Type.Literal(e))))),
+          ecosystems: Type.Optional(
+            Type.Array(Type.Union(['hanzo', 'lux', 'zoo'].map((e) => Type.Literal(e)))),
+          ),
           retention: Type.Optional(
-            Type.Object({ sqlite_snapshots: Type.Optional(Duration), zapdb_snapshots: Type.Optional(Duration) }, strict),
+            Type.Object(
+              {
+                sqlite_snapshots: Type.Optional(Duration),
+                zapdb_snapshots: Type.Optional(Duration),
+              },
+              strict,
+            ),
           ),
         },
         strict,

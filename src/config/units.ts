@@ -1,6 +1,12 @@
 /** Parsers for the human units of the config file: durations, sizes and rates (CONFIG.md). */
 
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const SIZE_BYTES: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 const RATE_PER_SECOND: Record<string, number> = { '/s': 1, '/m': 1 / 60, '/h': 1 / 3600 };
 

@@ -23,7 +23,11 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/;
 
-export function registerAuth(app: FastifyInstance, auth: AuthService, opts: { clientCerts: boolean }): void {
+export function registerAuth(
+  app: FastifyInstance,
+  auth: AuthService,
+  opts: { clientCerts: boolean },
+): void {
   app.addHook('preHandler', async (req) => {
     const roles = req.routeOptions.config.roles ?? 'public';
     if (roles === 'public') return;
@@ -31,12 +35,19 @@ export function registerAuth(app: FastifyInstance, auth: AuthService, opts: { cl
     if (!principal) throw new KmsError('UNAUTHENTICATED');
     req.principal = principal;
     if (roles !== 'any' && principal.role !== 'admin' && !roles.includes(principal.role)) {
-      throw new KmsError('FORBIDDEN', `role ${principal.role} may not call ${req.method} ${req.routeOptions.url}`);
+      throw new KmsError(
+        'FORBIDDEN',
+        `role ${principal.role} may not call ${req.method} ${req.routeOptions.url}`,
+      );
     }
   });
 }
 
-async function identify(req: FastifyRequest, auth: AuthService, clientCerts: boolean): Promise<Principal | undefined> {
+async function identify(
+  req: FastifyRequest,
+  auth: AuthService,
+  clientCerts: boolean,
+): Promise<Principal | undefined> {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = BEARER.exec(header);

@@ -18,20 +18,24 @@ export function validationMessage(context: string | undefined, errors: AjvError[
   if (!e) return 'invalid request';
   const base = e.instancePath.split('/').filter(Boolean).join('.');
   const join = (leaf: string) => (base ? `${base}.${leaf}` : leaf);
-  const where = context === 'querystring' ? 'query parameter ' : context === 'params' ? 'path parameter ' : '';
+  const where =
+    context === 'querystring' ? 'query parameter ' : context === 'params' ? 'path parameter ' : '';
   switch (e.keyword) {
     case 'required':
       return `${where}${join(String(e.params.missingProperty))} is required`;
     case 'additionalProperties':
       return `${where}${join(String(e.params.additionalProperty))} is not a known field`;
     default:
-      return `${where}${base || (context === 'body' ? 'body' : context ?? 'request')} ${e.message ?? 'is invalid'}`;
+      return `${where}${base || (context === 'body' ? 'body' : (context ?? 'request'))} ${e.message ?? 'is invalid'}`;
   }
 }
 
 function fromFastify(err: FastifyError): KmsError | undefined {
   if (err.validation) {
-    return new KmsError('INVALID_REQUEST', validationMessage(err.validationContext, err.validation as unknown as AjvError[]));
+    return new KmsError(
+      'INVALID_REQUEST',
+      validationMessage(err.validationContext, err.validation as unknown as AjvError[]),
+    );
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -43,13 +47,18 @@ function fromFastify(err: FastifyError): KmsError | undefined {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new KmsError('INVALID_REQUEST', 'body is not valid JSON');
   }
-  if (err instanceof SyntaxError || err.statusCode === 400) return new KmsError('INVALID_REQUEST', 'body is not valid JSON');
+  if (err instanceof SyntaxError || err.statusCode === 400)
+    return new KmsError('INVALID_REQUEST', 'body is not valid JSON');
   if (err.statusCode === 413) return new KmsError('PAYLOAD_TOO_LARGE');
   if (err.statusCode === 415) return new KmsError('UNSUPPORTED_MEDIA_TYPE');
   return undefined;
 }
 
-export function errorHandler(err: FastifyError | KmsError, req: FastifyRequest, reply: FastifyReply): void {
+export function errorHandler(
+  err: FastifyError | KmsError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
   const mapped = isKmsError(err) ? err : fromFastify(err as FastifyError);
   if (!mapped || mapped.status >= 500) {
     req.log.error({ err, code: mapped?.code }, 'request failed');
@@ -57,7 +66,8 @@ export function errorHandler(err: FastifyError | KmsError, req: FastifyRequest, 
     req.log.info({ code: mapped.code, message: mapped.message }, 'request refused');
   }
   const e = mapped ?? new KmsError('INTERNAL');
-  if (e.retryAfter !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfter))));
+  if (e.retryAfter !== undefined)
+    void reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfter))));
   void reply.status(e.status).send(errorBody(e.code, e.message, req.id));
 }
 
@@ -66,7 +76,9 @@ export function errorBody(code: ErrorCode, message: string, requestId: string) {
 }
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
-  void reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, req.id));
+  void reply
+    .status(404)
+    .send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, req.id));
 }
 
 export { ERRORS };

@@ -14,7 +14,12 @@ export interface MetricSources {
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'kms_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'kms_http_requests_total',
+    help: 'HTTP requests',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'kms_http_request_duration_seconds',
     help: 'HTTP request latency',
@@ -22,13 +27,37 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  private readonly refusals = new Counter({ name: 'kms_refusals_total', help: 'Requests refused, by error code', labelNames: ['code'], registers: [this.registry] });
+  private readonly refusals = new Counter({
+    name: 'kms_refusals_total',
+    help: 'Requests refused, by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricSources) {
-    const providerHealth = new Gauge({ name: 'kms_provider_healthy', help: '1 when the provider passes its canary', labelNames: ['provider'], registers: [this.registry] });
-    const providerLatency = new Gauge({ name: 'kms_provider_canary_latency_ms', help: 'Latency of the last canary', labelNames: ['provider'], registers: [this.registry] });
-    const audit = new Gauge({ name: 'kms_audit_events', help: 'Audit events stored, all chains', registers: [this.registry] });
-    const keys = new Gauge({ name: 'kms_keys', help: 'Keys stored, by algorithm', labelNames: ['algorithm'], registers: [this.registry] });
+    const providerHealth = new Gauge({
+      name: 'kms_provider_healthy',
+      help: '1 when the provider passes its canary',
+      labelNames: ['provider'],
+      registers: [this.registry],
+    });
+    const providerLatency = new Gauge({
+      name: 'kms_provider_canary_latency_ms',
+      help: 'Latency of the last canary',
+      labelNames: ['provider'],
+      registers: [this.registry],
+    });
+    const audit = new Gauge({
+      name: 'kms_audit_events',
+      help: 'Audit events stored, all chains',
+      registers: [this.registry],
+    });
+    const keys = new Gauge({
+      name: 'kms_keys',
+      help: 'Keys stored, by algorithm',
+      labelNames: ['algorithm'],
+      registers: [this.registry],
+    });
     this.collect = async () => {
       for (const p of sources.providers()) {
         providerHealth.set({ provider: p.name }, p.healthy ? 1 : 0);
@@ -62,7 +91,11 @@ export class Metrics {
       this.latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
     });
     app.addHook('onSend', async (_req, reply, payload) => {
-      if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith('{"error"')) {
+      if (
+        reply.statusCode >= 400 &&
+        typeof payload === 'string' &&
+        payload.startsWith('{"error"')
+      ) {
         const code = /"code":"([A-Z_]+)"/.exec(payload)?.[1];
         if (code) this.refused(code);
       }

@@ -19,7 +19,12 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export type RouteModule = (app: FastifyInstance, services: Services) => Promise<void>;
 
-export async function createHttpServer(config: Config, services: Services, logger: Logger, extraRoutes: RouteModule[] = []): Promise<FastifyInstance> {
+export async function createHttpServer(
+  config: Config,
+  services: Services,
+  logger: Logger,
+  extraRoutes: RouteModule[] = [],
+): Promise<FastifyInstance> {
   const tls = config.server.tls;
   const options: FastifyServerOptions & { https?: unknown } = {
     loggerInstance: logger,
@@ -28,7 +33,9 @@ export async function createHttpServer(config: Config, services: Services, logge
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(8).toString('hex')}`;
+      return typeof given === 'string' && REQUEST_ID.test(given)
+        ? given
+        : `req_${randomBytes(8).toString('hex')}`;
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     ...(tls
@@ -53,6 +60,7 @@ export async function createHttpServer(config: Config, services: Services, logge
   });
   services.metrics.instrument(app);
   registerAuth(app, services.auth, { clientCerts: tls?.requireClientCert ?? false });
-  for (const routes of [systemRoutes, principalRoutes, keyRoutes, auditRoutes, ...extraRoutes]) await routes(app, services);
+  for (const routes of [systemRoutes, principalRoutes, keyRoutes, auditRoutes, ...extraRoutes])
+    await routes(app, services);
   return app;
 }

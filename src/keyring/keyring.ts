@@ -9,7 +9,12 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Invalidations } from '../store/invalidation.js';
 import { KmsError } from '../errors.js';
-import type { Algorithm, DeviceSignAlgorithm, KeyProvider, SecretRef } from '../providers/provider.js';
+import type {
+  Algorithm,
+  DeviceSignAlgorithm,
+  KeyProvider,
+  SecretRef,
+} from '../providers/provider.js';
 import { ProviderRefusedError } from '../providers/provider.js';
 import type { ProviderSet } from '../providers/set.js';
 import { findVersion, secretId, type KeyRecord, type KeyVersionRecord } from './record.js';
@@ -70,14 +75,22 @@ export class Keyring {
     const results = await Promise.allSettled(healthy.map((p) => p.wrap(algorithm, secret)));
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') wraps.set(healthy[i]!.name, r.value);
-      else this.opts.providers.markDown(healthy[i]!.name, String((r.reason as Error)?.message ?? r.reason));
+      else
+        this.opts.providers.markDown(
+          healthy[i]!.name,
+          String((r.reason as Error)?.message ?? r.reason),
+        );
     });
     if (wraps.size === 0) throw new KmsError('PROVIDER_UNAVAILABLE');
     return wraps;
   }
 
   /** Runs `fn` with the unwrapped secret of one version; the bytes are borrowed from the cache. */
-  async withSecret<T>(key: KeyRecord, version: KeyVersionRecord, fn: (secret: Uint8Array) => T | Promise<T>): Promise<T> {
+  async withSecret<T>(
+    key: KeyRecord,
+    version: KeyVersionRecord,
+    fn: (secret: Uint8Array) => T | Promise<T>,
+  ): Promise<T> {
     const id = secretId(key, version.version);
     let secret = this.secrets.get(id);
     if (!secret) {
@@ -92,34 +105,59 @@ export class Keyring {
 
   /** HMAC-SHA256 with a key version: inside a provider when one can, otherwise in memory. */
   async hmac(key: KeyRecord, version: KeyVersionRecord, data: Uint8Array): Promise<Uint8Array> {
-    const inDevice = (p: KeyProvider) => version.wraps.has(p.name) && p.capabilities.hmac !== null && p.capabilities.hmac.minKeyBytes <= 32;
+    const inDevice = (p: KeyProvider) =>
+      version.wraps.has(p.name) &&
+      p.capabilities.hmac !== null &&
+      p.capabilities.hmac.minKeyBytes <= 32;
     if (this.opts.providers.healthy().some(inDevice)) {
       try {
-        return await this.opts.providers.run((p) => p.hmacSha256(this.ref(key, version, p), data), inDevice);
+        return await this.opts.providers.run(
+          (p) => p.hmacSha256(this.ref(key, version, p), data),
+          inDevice,
+        );
       } catch (e) {
         if (!(e instanceof ProviderRefusedError)) throw e;
       }
     }
-    return this.withSecret(key, version, (secret) => new Uint8Array(createHmac('sha256', secret).update(data).digest()));
+    return this.withSecret(
+      key,
+      version,
+      (secret) => new Uint8Array(createHmac('sha256', secret).update(data).digest()),
+    );
   }
 
   /** Whether some healthy provider can do `op` inside itself with this version. */
   canInDevice(version: KeyVersionRecord, op: 'aesGcm' | DeviceSignAlgorithm): boolean {
     return this.opts.providers
       .healthy()
-      .some((p) => version.wraps.has(p.name) && (op === 'aesGcm' ? p.capabilities.aesGcm : p.capabilities.sign.includes(op)));
+      .some(
+        (p) =>
+          version.wraps.has(p.name) &&
+          (op === 'aesGcm' ? p.capabilities.aesGcm : p.capabilities.sign.includes(op)),
+      );
   }
 
   /** Runs a device operation on the first healthy provider that can and holds this version. */
-  inDevice<T>(key: KeyRecord, version: KeyVersionRecord, op: 'aesGcm' | DeviceSignAlgorithm, fn: (p: KeyProvider, ref: SecretRef) => Promise<T>): Promise<T> {
+  inDevice<T>(
+    key: KeyRecord,
+    version: KeyVersionRecord,
+    op: 'aesGcm' | DeviceSignAlgorithm,
+    fn: (p: KeyProvider, ref: SecretRef) => Promise<T>,
+  ): Promise<T> {
     return this.opts.providers.run(
       (p) => fn(p, this.ref(key, version, p)),
-      (p) => version.wraps.has(p.name) && (op === 'aesGcm' ? p.capabilities.aesGcm : p.capabilities.sign.includes(op)),
+      (p) =>
+        version.wraps.has(p.name) &&
+        (op === 'aesGcm' ? p.capabilities.aesGcm : p.capabilities.sign.includes(op)),
     );
   }
 
   ref(key: KeyRecord, version: KeyVersionRecord, p: KeyProvider): SecretRef {
-    return { id: secretId(key, version.version), algorithm: key.algorithm, wrapped: version.wraps.get(p.name)! };
+    return {
+      id: secretId(key, version.version),
+      algorithm: key.algorithm,
+      wrapped: version.wraps.get(p.name)!,
+    };
   }
 
   version(key: KeyRecord, n: number): KeyVersionRecord | undefined {

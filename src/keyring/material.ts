@@ -7,7 +7,11 @@ import { invalid } from '../errors.js';
 import type { Algorithm } from '../providers/provider.js';
 import type { BlsEngine } from '../crypto/bls/engine.js';
 import { assertSecretKey } from '../crypto/bls/keys.js';
-import { assertPrivateKey, derivePublicKey, type SignatureAlgorithm } from '../crypto/signatures.js';
+import {
+  assertPrivateKey,
+  derivePublicKey,
+  type SignatureAlgorithm,
+} from '../crypto/signatures.js';
 
 const SIGNATURE_ALGS: readonly Algorithm[] = ['secp256k1', 'p-256', 'ed25519', 'ml-dsa-65'];
 

@@ -11,7 +11,12 @@ export async function loadKey(db: Db, name: string): Promise<KeyRecord | undefin
   const row = await db.selectFrom('keys').selectAll().where('name', '=', name).executeTakeFirst();
   if (!row) return undefined;
   const [versions, wraps] = await Promise.all([
-    db.selectFrom('key_versions').selectAll().where('key_id', '=', row.id).orderBy('version').execute(),
+    db
+      .selectFrom('key_versions')
+      .selectAll()
+      .where('key_id', '=', row.id)
+      .orderBy('version')
+      .execute(),
     db.selectFrom('key_wraps').selectAll().where('key_id', '=', row.id).execute(),
   ]);
   return {
@@ -28,15 +33,13 @@ export async function loadKey(db: Db, name: string): Promise<KeyRecord | undefin
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     destroyedAt: row.destroyed_at === null ? null : Number(row.destroyed_at),
-    versions: versions.map(
-      (v): KeyVersionRecord => ({
-        version: v.version,
-        state: v.state as VersionState,
-        publicKey: v.public_key,
-        createdAt: Number(v.created_at),
-        wraps: new Map(wraps.filter((w) => w.version === v.version).map((w) => [w.provider, w.blob])),
-      }),
-    ),
+    versions: versions.map((v): KeyVersionRecord => ({
+      version: v.version,
+      state: v.state as VersionState,
+      publicKey: v.public_key,
+      createdAt: Number(v.created_at),
+      wraps: new Map(wraps.filter((w) => w.version === v.version).map((w) => [w.provider, w.blob])),
+    })),
   };
 }
 
@@ -87,14 +90,30 @@ export async function insertVersion(
 ): Promise<void> {
   await trx
     .insertInto('key_versions')
-    .values({ key_id: keyId, version, state: 'active', public_key: publicKey ? Buffer.from(publicKey) : null, created_at: now, destroyed_at: null })
+    .values({
+      key_id: keyId,
+      version,
+      state: 'active',
+      public_key: publicKey ? Buffer.from(publicKey) : null,
+      created_at: now,
+      destroyed_at: null,
+    })
     .execute();
   for (const [provider, blob] of wraps) {
-    await trx.insertInto('key_wraps').values({ key_id: keyId, version, provider, blob: Buffer.from(blob) }).execute();
+    await trx
+      .insertInto('key_wraps')
+      .values({ key_id: keyId, version, provider, blob: Buffer.from(blob) })
+      .execute();
   }
 }
 
-export async function addWrap(trx: Trx, keyId: string, version: number, provider: string, blob: Uint8Array): Promise<void> {
+export async function addWrap(
+  trx: Trx,
+  keyId: string,
+  version: number,
+  provider: string,
+  blob: Uint8Array,
+): Promise<void> {
   await trx
     .insertInto('key_wraps')
     .values({ key_id: keyId, version, provider, blob: Buffer.from(blob) })
@@ -103,9 +122,18 @@ export async function addWrap(trx: Trx, keyId: string, version: number, provider
 }
 
 /** Destroys versions: state `destroyed`, wraps deleted (crypto-shredding). */
-export async function destroyVersions(trx: Trx, keyId: string, versions: readonly number[], now: number): Promise<void> {
+export async function destroyVersions(
+  trx: Trx,
+  keyId: string,
+  versions: readonly number[],
+  now: number,
+): Promise<void> {
   if (versions.length === 0) return;
-  await trx.deleteFrom('key_wraps').where('key_id', '=', keyId).where('version', 'in', versions).execute();
+  await trx
+    .deleteFrom('key_wraps')
+    .where('key_id', '=', keyId)
+    .where('version', 'in', versions)
+    .execute();
   await trx
     .updateTable('key_versions')
     .set({ state: 'destroyed', destroyed_at: now })

@@ -21,13 +21,29 @@ export async function createProvider(p: ProviderConfig, config: Config): Promise
   const custom = PROVIDER_FACTORIES[p.type];
   if (custom) return custom(p, config);
   if (p.type === 'software') {
-    return new SoftwareProvider({ name: p.name, keyFile: p.keyFile ?? path.join(config.dataDir, 'software-root.key'), allowInProduction: p.allowInProduction ?? false });
+    return new SoftwareProvider({
+      name: p.name,
+      keyFile: p.keyFile ?? path.join(config.dataDir, 'software-root.key'),
+      allowInProduction: p.allowInProduction ?? false,
+    });
   }
-  if (p.type === 'google-cloud-kms') throw new ConfigError(`kms: provider ${p.name}: google-cloud-kms is not available in this build`);
+  if (p.type === 'google-cloud-kms')
+    throw new ConfigError(
+      `kms: provider ${p.name}: google-cloud-kms is not available in this build`,
+    );
   let settings = p;
   if (p.embedded) {
-    const token = ensureSoftHsmToken({ dir: path.join(config.dataDir, 'softhsm'), label: p.tokenLabel ?? 'zoo-kms', library: p.library ?? '/usr/lib/softhsm/libsofthsm2.so' });
-    settings = { ...p, library: token.library, tokenLabel: token.tokenLabel, pinFile: token.pinFile };
+    const token = ensureSoftHsmToken({
+      dir: path.join(config.dataDir, 'softhsm'),
+      label: p.tokenLabel ?? 'zoo-kms',
+      library: p.library ?? '/usr/lib/softhsm/libsofthsm2.so',
+    });
+    settings = {
+      ...p,
+      library: token.library,
+      tokenLabel: token.tokenLabel,
+      pinFile: token.pinFile,
+    };
   }
   return new Pkcs11Provider({
     name: settings.name,
@@ -45,6 +61,8 @@ export function readSecret(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new ConfigError(`${what}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(
+      `${what}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
 }

@@ -48,7 +48,14 @@ export class ProviderSet {
   ) {
     this.now = opts.now ?? Date.now;
     for (const p of providers) {
-      this.states.set(p.name, { healthy: true, lastCheckAt: null, latencyMs: null, failures: 0, nextCheckAt: 0, error: undefined });
+      this.states.set(p.name, {
+        healthy: true,
+        lastCheckAt: null,
+        latencyMs: null,
+        failures: 0,
+        nextCheckAt: 0,
+        error: undefined,
+      });
     }
   }
 
@@ -65,7 +72,10 @@ export class ProviderSet {
    * Runs `fn` on the first healthy provider accepted by `accept`; on ProviderUnavailableError marks
    * it down and retries once on the next one.
    */
-  async run<T>(fn: (p: KeyProvider) => Promise<T>, accept: (p: KeyProvider) => boolean = () => true): Promise<T> {
+  async run<T>(
+    fn: (p: KeyProvider) => Promise<T>,
+    accept: (p: KeyProvider) => boolean = () => true,
+  ): Promise<T> {
     const candidates = this.healthy().filter(accept);
     let lastError: unknown;
     for (const p of candidates.slice(0, 2)) {
@@ -93,7 +103,9 @@ export class ProviderSet {
 
   /** Runs the canary on every provider that is due: healthy ones every interval, failed ones on backoff. */
   async checkAll(force = false): Promise<void> {
-    await Promise.all(this.providers.filter((p) => force || this.due(p.name)).map((p) => this.check(p)));
+    await Promise.all(
+      this.providers.filter((p) => force || this.due(p.name)).map((p) => this.check(p)),
+    );
   }
 
   private due(name: string): boolean {
@@ -120,7 +132,10 @@ export class ProviderSet {
 
   /** Ticks at most every second so a failed provider can rejoin as soon as its backoff ends. */
   start(): void {
-    this.timer = setInterval(() => void this.checkAll(), Math.min(this.opts.healthCheckIntervalMs, 1000));
+    this.timer = setInterval(
+      () => void this.checkAll(),
+      Math.min(this.opts.healthCheckIntervalMs, 1000),
+    );
     this.timer.unref();
   }
 

@@ -21,7 +21,13 @@ interface Cursor {
 export class AuditQuery {
   constructor(private readonly deps: ServiceDeps) {}
 
-  async events(q: { after?: string | undefined; limit?: number | undefined; key?: string | undefined; principal?: string | undefined; action?: string | undefined }) {
+  async events(q: {
+    after?: string | undefined;
+    limit?: number | undefined;
+    key?: string | undefined;
+    principal?: string | undefined;
+    action?: string | undefined;
+  }) {
     const limit = q.limit ?? 100;
     if (limit < 1 || limit > 1000) throw invalid('limit', 'must be from 1 to 1000');
     let query = this.deps.db.selectFrom('audit_events').selectAll();
@@ -38,7 +44,12 @@ export class AuditQuery {
     if (q.key) query = query.where('key_name', '=', q.key);
     if (q.principal) query = query.where('principal', '=', q.principal);
     if (q.action) query = query.where('action', '=', q.action);
-    const rows = await query.orderBy('ts').orderBy('instance').orderBy('seq').limit(limit).execute();
+    const rows = await query
+      .orderBy('ts')
+      .orderBy('instance')
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
     const last = rows.at(-1);
     return {
       events: rows.map((r) => ({
@@ -56,7 +67,10 @@ export class AuditQuery {
         details: r.details ? (JSON.parse(r.details) as unknown) : null,
         hash: toHex(r.hash),
       })),
-      next: rows.length === limit && last ? encodeCursor({ ts: Number(last.ts), instance: last.instance, seq: Number(last.seq) }) : null,
+      next:
+        rows.length === limit && last
+          ? encodeCursor({ ts: Number(last.ts), instance: last.instance, seq: Number(last.seq) })
+          : null,
     };
   }
 
@@ -74,13 +88,17 @@ export class AuditQuery {
       algorithm: 'ed25519',
       publicKey: toHex(activeVersion(key)!.publicKey!),
       keyVersion: activeVersion(key)!.version,
-      versions: key.versions.map((v) => ({ version: v.version, publicKey: v.publicKey ? toHex(v.publicKey) : null })),
+      versions: key.versions.map((v) => ({
+        version: v.version,
+        publicKey: v.publicKey ? toHex(v.publicKey) : null,
+      })),
     };
   }
 
   private async auditKey(): Promise<KeyRecord> {
     const key = await this.deps.keyring.get(AUDIT_KEY);
-    if (!key || !activeVersion(key)) throw new KmsError('AUDIT_UNAVAILABLE', 'the audit checkpoint key is missing');
+    if (!key || !activeVersion(key))
+      throw new KmsError('AUDIT_UNAVAILABLE', 'the audit checkpoint key is missing');
     return key;
   }
 
@@ -104,8 +122,13 @@ function encodeCursor(c: Cursor): string {
 
 function decodeCursor(s: string): Cursor {
   try {
-    const [ts, instance, seq] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as [number, string, number];
-    if (typeof ts === 'number' && typeof instance === 'string' && typeof seq === 'number') return { ts, instance, seq };
+    const [ts, instance, seq] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as [
+      number,
+      string,
+      number,
+    ];
+    if (typeof ts === 'number' && typeof instance === 'string' && typeof seq === 'number')
+      return { ts, instance, seq };
   } catch {
     // fall through to the 400 below
   }

@@ -11,7 +11,15 @@ import type { Writer } from '../store/writer.js';
 import type { Invalidations } from '../store/invalidation.js';
 import { KmsError, invalid } from '../errors.js';
 
-export const ROLES = ['admin', 'signing', 'encryption', 'validator', 'bridge', 'experience', 'replicate'] as const;
+export const ROLES = [
+  'admin',
+  'signing',
+  'encryption',
+  'validator',
+  'bridge',
+  'experience',
+  'replicate',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
@@ -37,23 +45,42 @@ export function keyInScope(p: Principal, name: string): boolean {
 }
 
 /** Replicate scopes are `{ecosystem}/{env}/{service}`, each part exact or `*`. */
-export function replicateInScope(p: Principal, ecosystem: string, env: string, service: string): boolean {
+export function replicateInScope(
+  p: Principal,
+  ecosystem: string,
+  env: string,
+  service: string,
+): boolean {
   if (p.role === 'admin') return true;
   if (p.role !== 'replicate') return false;
   const want = [ecosystem, env, service];
   return p.scopes.some((s) => s.split('/').every((part, i) => part === '*' || part === want[i]));
 }
 
-export function validatePrincipalInput(role: string, scopes: readonly string[], fingerprints: readonly string[]): void {
-  if (!(ROLES as readonly string[]).includes(role)) invalidThrow('role', `must be one of ${ROLES.join(', ')}`);
+export function validatePrincipalInput(
+  role: string,
+  scopes: readonly string[],
+  fingerprints: readonly string[],
+): void {
+  if (!(ROLES as readonly string[]).includes(role))
+    invalidThrow('role', `must be one of ${ROLES.join(', ')}`);
   const pattern = role === 'replicate' ? REPLICATE_SCOPE : KEY_SCOPE;
   scopes.forEach((s, i) => {
     if (!pattern.test(s)) {
-      invalidThrow(`scopes[${i}]`, role === 'replicate' ? 'must be {ecosystem}/{env}/{service}' : 'must be a key name, optionally ending in *');
+      invalidThrow(
+        `scopes[${i}]`,
+        role === 'replicate'
+          ? 'must be {ecosystem}/{env}/{service}'
+          : 'must be a key name, optionally ending in *',
+      );
     }
   });
   fingerprints.forEach((f, i) => {
-    if (!FINGERPRINT.test(f)) invalidThrow(`certificateFingerprints[${i}]`, 'must be 64 lowercase hex characters (SHA-256)');
+    if (!FINGERPRINT.test(f))
+      invalidThrow(
+        `certificateFingerprints[${i}]`,
+        'must be 64 lowercase hex characters (SHA-256)',
+      );
   });
 }
 
@@ -98,7 +125,8 @@ export class AuthService {
       if (this.tokens.size > 100_000) this.tokens.clear();
       this.tokens.set(key, entry);
     }
-    if (!entry || entry.expiresAt <= this.now() || !timingSafeEqual(entry.hash, hash)) return undefined;
+    if (!entry || entry.expiresAt <= this.now() || !timingSafeEqual(entry.hash, hash))
+      return undefined;
     return entry.principal;
   }
 
@@ -106,18 +134,32 @@ export class AuthService {
     const row = await this.opts.db
       .selectFrom('tokens')
       .innerJoin('principals', 'principals.name', 'tokens.principal')
-      .select(['tokens.token_hash', 'tokens.expires_at', 'tokens.revoked_at', 'principals.name', 'principals.role', 'principals.scopes', 'principals.cert_fingerprints'])
+      .select([
+        'tokens.token_hash',
+        'tokens.expires_at',
+        'tokens.revoked_at',
+        'principals.name',
+        'principals.role',
+        'principals.scopes',
+        'principals.cert_fingerprints',
+      ])
       .where('tokens.token_hash', '=', hash)
       .executeTakeFirst();
     if (!row || row.revoked_at !== null) return null;
-    return { principal: toPrincipal(row), hash: Buffer.from(row.token_hash), expiresAt: Number(row.expires_at) };
+    return {
+      principal: toPrincipal(row),
+      hash: Buffer.from(row.token_hash),
+      expiresAt: Number(row.expires_at),
+    };
   }
 
   /** The principal bound to a client certificate's SHA-256 fingerprint (mTLS). */
   async byCertificate(fingerprint: string): Promise<Principal | undefined> {
     if (!this.certs.has(fingerprint)) {
       const rows = await this.opts.db.selectFrom('principals').selectAll().execute();
-      const found = rows.find((r) => (JSON.parse(r.cert_fingerprints) as string[]).includes(fingerprint));
+      const found = rows.find((r) =>
+        (JSON.parse(r.cert_fingerprints) as string[]).includes(fingerprint),
+      );
       this.certs.set(fingerprint, found ? toPrincipal(found) : null);
     }
     return this.certs.get(fingerprint) ?? undefined;
@@ -129,7 +171,11 @@ export class AuthService {
   }
 
   async getPrincipal(name: string): Promise<Principal | undefined> {
-    const row = await this.opts.db.selectFrom('principals').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.opts.db
+      .selectFrom('principals')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? toPrincipal(row) : undefined;
   }
 
@@ -138,27 +184,49 @@ export class AuthService {
     validatePrincipalInput(p.role, p.scopes, p.certificateFingerprints);
     const now = this.now();
     await this.opts.writer.run(async (trx) => {
-      const exists = await trx.selectFrom('principals').select('name').where('name', '=', p.name).executeTakeFirst();
+      const exists = await trx
+        .selectFrom('principals')
+        .select('name')
+        .where('name', '=', p.name)
+        .executeTakeFirst();
       if (exists) throw new KmsError('ALREADY_EXISTS', `principal ${p.name} already exists`);
       await trx
         .insertInto('principals')
-        .values({ name: p.name, role: p.role, scopes: JSON.stringify(p.scopes), cert_fingerprints: JSON.stringify(p.certificateFingerprints), created_at: now, updated_at: now })
+        .values({
+          name: p.name,
+          role: p.role,
+          scopes: JSON.stringify(p.scopes),
+          cert_fingerprints: JSON.stringify(p.certificateFingerprints),
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
       await this.opts.invalidations.bump(trx, 'auth');
     });
     return p;
   }
 
-  async updatePrincipal(name: string, patch: { scopes?: readonly string[]; certificateFingerprints?: readonly string[] }): Promise<Principal> {
+  async updatePrincipal(
+    name: string,
+    patch: { scopes?: readonly string[]; certificateFingerprints?: readonly string[] },
+  ): Promise<Principal> {
     return this.opts.writer.run(async (trx) => {
-      const row = await trx.selectFrom('principals').selectAll().where('name', '=', name).executeTakeFirst();
+      const row = await trx
+        .selectFrom('principals')
+        .selectAll()
+        .where('name', '=', name)
+        .executeTakeFirst();
       if (!row) throw new KmsError('NOT_FOUND', `principal ${name} does not exist`);
       const current = toPrincipal(row);
       const next = { ...current, ...patch };
       validatePrincipalInput(next.role, next.scopes, next.certificateFingerprints);
       await trx
         .updateTable('principals')
-        .set({ scopes: JSON.stringify(next.scopes), cert_fingerprints: JSON.stringify(next.certificateFingerprints), updated_at: this.now() })
+        .set({
+          scopes: JSON.stringify(next.scopes),
+          cert_fingerprints: JSON.stringify(next.certificateFingerprints),
+          updated_at: this.now(),
+        })
         .where('name', '=', name)
         .execute();
       await this.opts.invalidations.bump(trx, 'auth');
@@ -170,31 +238,63 @@ export class AuthService {
   async deletePrincipal(name: string): Promise<void> {
     await this.opts.writer.run(async (trx) => {
       const res = await trx.deleteFrom('principals').where('name', '=', name).executeTakeFirst();
-      if (Number(res.numDeletedRows) === 0) throw new KmsError('NOT_FOUND', `principal ${name} does not exist`);
-      await trx.updateTable('tokens').set({ revoked_at: this.now() }).where('principal', '=', name).where('revoked_at', 'is', null).execute();
+      if (Number(res.numDeletedRows) === 0)
+        throw new KmsError('NOT_FOUND', `principal ${name} does not exist`);
+      await trx
+        .updateTable('tokens')
+        .set({ revoked_at: this.now() })
+        .where('principal', '=', name)
+        .where('revoked_at', 'is', null)
+        .execute();
       await this.opts.invalidations.bump(trx, 'auth');
     });
   }
 
   /** Issues a token; the value is returned once and only its hash is stored. */
-  async createToken(principal: string, ttlSeconds?: number): Promise<{ tokenId: string; token: string; expiresAt: string }> {
+  async createToken(
+    principal: string,
+    ttlSeconds?: number,
+  ): Promise<{ tokenId: string; token: string; expiresAt: string }> {
     const ttl = ttlSeconds ?? this.opts.tokenTtlSeconds;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 10 * 365 * 86_400) throw invalid('ttlSeconds', 'must be an integer from 1 to 315360000');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 10 * 365 * 86_400)
+      throw invalid('ttlSeconds', 'must be an integer from 1 to 315360000');
     const token = `zkms_${randomBytes(32).toString('base64url')}`;
     const tokenId = `tok_${randomBytes(12).toString('hex')}`;
     const now = this.now();
     const expiresAt = now + ttl * 1000;
     await this.opts.writer.run(async (trx) => {
-      const exists = await trx.selectFrom('principals').select('name').where('name', '=', principal).executeTakeFirst();
+      const exists = await trx
+        .selectFrom('principals')
+        .select('name')
+        .where('name', '=', principal)
+        .executeTakeFirst();
       if (!exists) throw new KmsError('NOT_FOUND', `principal ${principal} does not exist`);
-      await trx.insertInto('tokens').values({ id: tokenId, principal, token_hash: hashToken(token), created_at: now, expires_at: expiresAt, revoked_at: null }).execute();
+      await trx
+        .insertInto('tokens')
+        .values({
+          id: tokenId,
+          principal,
+          token_hash: hashToken(token),
+          created_at: now,
+          expires_at: expiresAt,
+          revoked_at: null,
+        })
+        .execute();
     });
     return { tokenId, token, expiresAt: new Date(expiresAt).toISOString() };
   }
 
-  async listTokens(principal: string): Promise<{ tokenId: string; createdAt: string; expiresAt: string; revoked: boolean }[]> {
-    if (!(await this.getPrincipal(principal))) throw new KmsError('NOT_FOUND', `principal ${principal} does not exist`);
-    const rows = await this.opts.db.selectFrom('tokens').select(['id', 'created_at', 'expires_at', 'revoked_at']).where('principal', '=', principal).orderBy('created_at').execute();
+  async listTokens(
+    principal: string,
+  ): Promise<{ tokenId: string; createdAt: string; expiresAt: string; revoked: boolean }[]> {
+    if (!(await this.getPrincipal(principal)))
+      throw new KmsError('NOT_FOUND', `principal ${principal} does not exist`);
+    const rows = await this.opts.db
+      .selectFrom('tokens')
+      .select(['id', 'created_at', 'expires_at', 'revoked_at'])
+      .where('principal', '=', principal)
+      .orderBy('created_at')
+      .execute();
     return rows.map((r) => ({
       tokenId: r.id,
       createdAt: new Date(Number(r.created_at)).toISOString(),
@@ -205,17 +305,37 @@ export class AuthService {
 
   async revokeToken(tokenId: string): Promise<void> {
     await this.opts.writer.run(async (trx) => {
-      const res = await trx.updateTable('tokens').set({ revoked_at: this.now() }).where('id', '=', tokenId).where('revoked_at', 'is', null).executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw new KmsError('NOT_FOUND', `token ${tokenId} does not exist or is already revoked`);
+      const res = await trx
+        .updateTable('tokens')
+        .set({ revoked_at: this.now() })
+        .where('id', '=', tokenId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0)
+        throw new KmsError('NOT_FOUND', `token ${tokenId} does not exist or is already revoked`);
       await this.opts.invalidations.bump(trx, 'auth');
     });
   }
 
   async hasPrincipals(): Promise<boolean> {
-    return !!(await this.opts.db.selectFrom('principals').select('name').limit(1).executeTakeFirst());
+    return !!(await this.opts.db
+      .selectFrom('principals')
+      .select('name')
+      .limit(1)
+      .executeTakeFirst());
   }
 }
 
-function toPrincipal(r: { name: string; role: string; scopes: string; cert_fingerprints: string }): Principal {
-  return { name: r.name, role: r.role as Role, scopes: JSON.parse(r.scopes) as string[], certificateFingerprints: JSON.parse(r.cert_fingerprints) as string[] };
+function toPrincipal(r: {
+  name: string;
+  role: string;
+  scopes: string;
+  cert_fingerprints: string;
+}): Principal {
+  return {
+    name: r.name,
+    role: r.role as Role,
+    scopes: JSON.parse(r.scopes) as string[],
+    certificateFingerprints: JSON.parse(r.cert_fingerprints) as string[],
+  };
 }

@@ -10,21 +10,36 @@ import type { Services } from '../app.js';
 import type { Caller } from './context.js';
 import { AUDIT_KEY } from './audit-query.js';
 
-const SYSTEM: Caller = { principal: { name: 'system', role: 'admin', scopes: [], certificateFingerprints: [] }, requestId: 'startup' };
+const SYSTEM: Caller = {
+  principal: { name: 'system', role: 'admin', scopes: [], certificateFingerprints: [] },
+  requestId: 'startup',
+};
 
 export async function bootstrap(services: Services, logger: Logger): Promise<string | undefined> {
   return services.deps.lock.withLock('bootstrap', async () => {
     if (!(await services.keyring.get(AUDIT_KEY))) {
       services.keyring.forgetAll();
-      await services.keys.create(SYSTEM, { name: AUDIT_KEY, algorithm: 'ed25519', purpose: 'audit-checkpoint' }, true);
+      await services.keys.create(
+        SYSTEM,
+        { name: AUDIT_KEY, algorithm: 'ed25519', purpose: 'audit-checkpoint' },
+        true,
+      );
       logger.info('created the audit checkpoint key');
     }
     if (await services.auth.hasPrincipals()) return undefined;
-    await services.auth.createPrincipal({ name: 'admin', role: 'admin', scopes: [], certificateFingerprints: [] });
+    await services.auth.createPrincipal({
+      name: 'admin',
+      role: 'admin',
+      scopes: [],
+      certificateFingerprints: [],
+    });
     const { token } = await services.auth.createToken('admin');
     const file = path.join(services.config.dataDir, 'admin.token');
     writeFileSync(file, token + '\n', { mode: 0o600 });
-    logger.warn({ path: file }, 'first start: wrote the bootstrap admin token (mode 0600); keep it safe and rotate it');
+    logger.warn(
+      { path: file },
+      'first start: wrote the bootstrap admin token (mode 0600); keep it safe and rotate it',
+    );
     return file;
   });
 }

@@ -16,5 +16,7 @@ export async function jwksOf(deps: ServiceDeps): Promise<unknown[]> {
     .orderBy('keys.name')
     .orderBy('key_versions.version')
     .execute();
-  return rows.filter((r) => r.public_key).map((r) => publicKeyToJwk(r.algorithm, r.public_key!, `${r.name}:${r.version}`));
+  return rows
+    .filter((r) => r.public_key)
+    .map((r) => publicKeyToJwk(r.algorithm, r.public_key!, `${r.name}:${r.version}`));
 }

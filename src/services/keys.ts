@@ -9,12 +9,26 @@ import { ALGORITHMS, type Algorithm } from '../providers/provider.js';
 import { audited } from '../audit/log.js';
 import { digestOf } from '../audit/event.js';
 import { assertImportable, generateSecret, publicKeyOf } from '../keyring/material.js';
-import { activeVersion, findVersion, type KeyRecord, type Purpose, type Residency } from '../keyring/record.js';
+import {
+  activeVersion,
+  findVersion,
+  type KeyRecord,
+  type Purpose,
+  type Residency,
+} from '../keyring/record.js';
 import { destroyVersions, insertKey, insertVersion, touch } from '../keyring/repository.js';
 import type { Trx } from '../store/writer.js';
 import type { Caller, ServiceDeps } from './context.js';
 
-export const API_PURPOSES = ['validator', 'bridge', 'signing', 'encryption', 'derivation', 'experience-master', 'replicate-master'] as const;
+export const API_PURPOSES = [
+  'validator',
+  'bridge',
+  'signing',
+  'encryption',
+  'derivation',
+  'experience-master',
+  'replicate-master',
+] as const;
 
 /** Which algorithms each purpose takes (API.md "Keys"). */
 const PURPOSE_ALGORITHMS: Record<Purpose, readonly Algorithm[]> = {
@@ -82,61 +96,109 @@ export class KeysService {
   }
 
   private checkSpec(spec: KeySpec, internal: boolean): CheckedSpec {
-    if (!KEY_NAME.test(spec.name)) throw invalid('name', 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
-    if (!(ALGORITHMS as readonly string[]).includes(spec.algorithm)) throw invalid('algorithm', `must be one of ${ALGORITHMS.join(', ')}`);
+    if (!KEY_NAME.test(spec.name))
+      throw invalid('name', 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
+    if (!(ALGORITHMS as readonly string[]).includes(spec.algorithm))
+      throw invalid('algorithm', `must be one of ${ALGORITHMS.join(', ')}`);
     const purposes: readonly string[] = internal ? Object.keys(PURPOSE_ALGORITHMS) : API_PURPOSES;
-    if (!purposes.includes(spec.purpose)) throw invalid('purpose', `must be one of ${API_PURPOSES.join(', ')}`);
+    if (!purposes.includes(spec.purpose))
+      throw invalid('purpose', `must be one of ${API_PURPOSES.join(', ')}`);
     const algorithm = spec.algorithm as Algorithm;
     const purpose = spec.purpose as Purpose;
     if (!PURPOSE_ALGORITHMS[purpose].includes(algorithm)) {
-      throw invalid('algorithm', `${algorithm} cannot have purpose ${purpose} (allowed: ${PURPOSE_ALGORITHMS[purpose].join(', ')})`);
+      throw invalid(
+        'algorithm',
+        `${algorithm} cannot have purpose ${purpose} (allowed: ${PURPOSE_ALGORITHMS[purpose].join(', ')})`,
+      );
     }
     if (!internal) this.checkReservedName(spec.name, purpose);
     const residency = spec.residency ?? 'wrapped';
-    if (residency !== 'wrapped' && residency !== 'provider') throw invalid('residency', 'must be wrapped or provider');
+    if (residency !== 'wrapped' && residency !== 'provider')
+      throw invalid('residency', 'must be wrapped or provider');
     if (residency === 'provider') {
-      throw new KmsError('UNSUPPORTED', `residency provider is not available for ${algorithm} on the configured providers; use residency wrapped`);
+      throw new KmsError(
+        'UNSUPPORTED',
+        `residency provider is not available for ${algorithm} on the configured providers; use residency wrapped`,
+      );
     }
     const chainBound = purpose === 'validator' || purpose === 'bridge';
-    if (spec.chains && !chainBound) throw invalid('chains', 'is only for validator and bridge keys');
+    if (spec.chains && !chainBound)
+      throw invalid('chains', 'is only for validator and bridge keys');
     const known = this.deps.config.chains.map((c) => c.id);
     const chains = chainBound ? (spec.chains ?? known) : [];
     chains.forEach((c, i) => {
-      if (!known.includes(c)) throw invalid(`chains[${i}]`, `chain ${c} has no profile in the config (known: ${known.join(', ')})`);
+      if (!known.includes(c))
+        throw invalid(
+          `chains[${i}]`,
+          `chain ${c} has no profile in the config (known: ${known.join(', ')})`,
+        );
     });
-    return { name: spec.name, algorithm, purpose, chains, jwks: spec.jwks ?? false, residency: residency as Residency };
+    return {
+      name: spec.name,
+      algorithm,
+      purpose,
+      chains,
+      jwks: spec.jwks ?? false,
+      residency: residency as Residency,
+    };
   }
 
   private checkReservedName(name: string, purpose: Purpose): void {
-    if (name === 'audit-checkpoint') throw invalid('name', 'audit-checkpoint is reserved for the audit log');
+    if (name === 'audit-checkpoint')
+      throw invalid('name', 'audit-checkpoint is reserved for the audit log');
     if ((name === 'experience-master') !== (purpose === 'experience-master')) {
-      throw invalid('name', 'the experience master is the key named experience-master, with purpose experience-master');
+      throw invalid(
+        'name',
+        'the experience master is the key named experience-master, with purpose experience-master',
+      );
     }
     const replicate = /^replicate-master\.(hanzo|lux|zoo)\.[a-z0-9-]{1,63}$/.test(name);
     if (replicate !== (purpose === 'replicate-master')) {
-      throw invalid('name', 'replicate masters are named replicate-master.{ecosystem}.{env}, with purpose replicate-master');
+      throw invalid(
+        'name',
+        'replicate masters are named replicate-master.{ecosystem}.{env}, with purpose replicate-master',
+      );
     }
   }
 
-  private async store(caller: Caller, action: string, spec: CheckedSpec, secret: Uint8Array): Promise<KeyRecord> {
+  private async store(
+    caller: Caller,
+    action: string,
+    spec: CheckedSpec,
+    secret: Uint8Array,
+  ): Promise<KeyRecord> {
     const publicKey = publicKeyOf(spec.algorithm, secret, this.deps.bls);
     const wraps = await this.deps.keyring.wrapForAll(spec.algorithm, secret);
     const id = randomUUID();
     const now = this.deps.now();
-    await audited(this.deps.audit, this.deps.writer, this.event(caller, action, spec.name, 1), async (trx) => {
-      await this.replaceDestroyed(trx, spec.name);
-      const chainBound = spec.purpose === 'validator' || spec.purpose === 'bridge';
-      await insertKey(trx, { id, ...spec, chains: chainBound ? spec.chains : null, provider: null }, now);
-      await insertVersion(trx, id, 1, publicKey, wraps, now);
-    });
+    await audited(
+      this.deps.audit,
+      this.deps.writer,
+      this.event(caller, action, spec.name, 1),
+      async (trx) => {
+        await this.replaceDestroyed(trx, spec.name);
+        const chainBound = spec.purpose === 'validator' || spec.purpose === 'bridge';
+        await insertKey(
+          trx,
+          { id, ...spec, chains: chainBound ? spec.chains : null, provider: null },
+          now,
+        );
+        await insertVersion(trx, id, 1, publicKey, wraps, now);
+      },
+    );
     return this.fresh(spec.name);
   }
 
   /** A name whose key was destroyed as a whole may be used again; a live one is 409. */
   private async replaceDestroyed(trx: Trx, name: string): Promise<void> {
-    const existing = await trx.selectFrom('keys').select(['id', 'destroyed_at']).where('name', '=', name).executeTakeFirst();
+    const existing = await trx
+      .selectFrom('keys')
+      .select(['id', 'destroyed_at'])
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (!existing) return;
-    if (existing.destroyed_at === null) throw new KmsError('ALREADY_EXISTS', `key ${name} already exists`);
+    if (existing.destroyed_at === null)
+      throw new KmsError('ALREADY_EXISTS', `key ${name} already exists`);
     await trx.deleteFrom('key_wraps').where('key_id', '=', existing.id).execute();
     await trx.deleteFrom('key_versions').where('key_id', '=', existing.id).execute();
     await trx.deleteFrom('keys').where('id', '=', existing.id).execute();
@@ -152,74 +214,139 @@ export class KeysService {
   async rotate(caller: Caller, name: string): Promise<KeyRecord> {
     const key = await this.require(name);
     if (NON_ROTATING.includes(key.purpose)) {
-      await this.refuse(caller, 'key.rotate', key, new KmsError('WRONG_PURPOSE', `${key.purpose} keys do not rotate: a new key is a new key`));
+      await this.refuse(
+        caller,
+        'key.rotate',
+        key,
+        new KmsError('WRONG_PURPOSE', `${key.purpose} keys do not rotate: a new key is a new key`),
+      );
     }
-    if (key.destroyedAt !== null) await this.refuse(caller, 'key.rotate', key, new KmsError('KEY_DESTROYED', `key ${name} was destroyed`));
+    if (key.destroyedAt !== null)
+      await this.refuse(
+        caller,
+        'key.rotate',
+        key,
+        new KmsError('KEY_DESTROYED', `key ${name} was destroyed`),
+      );
     const secret = generateSecret(key.algorithm);
     try {
       const publicKey = publicKeyOf(key.algorithm, secret, this.deps.bls);
       const wraps = await this.deps.keyring.wrapForAll(key.algorithm, secret);
       const version = Math.max(0, ...key.versions.map((v) => v.version)) + 1;
       const now = this.deps.now();
-      await audited(this.deps.audit, this.deps.writer, this.event(caller, 'key.rotate', name, version), async (trx) => {
-        // A concurrent rotation would insert the same version: the primary key refuses it.
-        await trx.updateTable('key_versions').set({ state: 'decrypt-only' }).where('key_id', '=', key.id).where('state', '=', 'active').execute();
-        await insertVersion(trx, key.id, version, publicKey, wraps, now);
-        await touch(trx, key.id, now);
-        await this.deps.invalidations.bump(trx, 'keys');
-      });
+      await audited(
+        this.deps.audit,
+        this.deps.writer,
+        this.event(caller, 'key.rotate', name, version),
+        async (trx) => {
+          // A concurrent rotation would insert the same version: the primary key refuses it.
+          await trx
+            .updateTable('key_versions')
+            .set({ state: 'decrypt-only' })
+            .where('key_id', '=', key.id)
+            .where('state', '=', 'active')
+            .execute();
+          await insertVersion(trx, key.id, version, publicKey, wraps, now);
+          await touch(trx, key.id, now);
+          await this.deps.invalidations.bump(trx, 'keys');
+        },
+      );
     } finally {
       secret.fill(0);
     }
     return this.fresh(name);
   }
 
-  async patch(caller: Caller, name: string, patch: { enabled?: boolean | undefined; minDecryptionVersion?: number | undefined }): Promise<KeyRecord> {
+  async patch(
+    caller: Caller,
+    name: string,
+    patch: { enabled?: boolean | undefined; minDecryptionVersion?: number | undefined },
+  ): Promise<KeyRecord> {
     const key = await this.require(name);
     const latest = Math.max(...key.versions.map((v) => v.version));
     const min = patch.minDecryptionVersion;
     if (min !== undefined && (!Number.isInteger(min) || min < 1 || min > latest)) {
       throw invalid('minDecryptionVersion', `must be an integer from 1 to ${latest}`);
     }
-    await audited(this.deps.audit, this.deps.writer, { ...this.event(caller, 'key.update', name, null), details: { enabled: patch.enabled ?? null, minDecryptionVersion: min ?? null } }, async (trx) => {
-      await trx
-        .updateTable('keys')
-        .set({
-          ...(patch.enabled === undefined ? {} : { enabled: patch.enabled ? 1 : 0 }),
-          ...(min === undefined ? {} : { min_decryption_version: min }),
-          updated_at: this.deps.now(),
-        })
-        .where('id', '=', key.id)
-        .execute();
-      await this.deps.invalidations.bump(trx, 'keys');
-    });
+    await audited(
+      this.deps.audit,
+      this.deps.writer,
+      {
+        ...this.event(caller, 'key.update', name, null),
+        details: { enabled: patch.enabled ?? null, minDecryptionVersion: min ?? null },
+      },
+      async (trx) => {
+        await trx
+          .updateTable('keys')
+          .set({
+            ...(patch.enabled === undefined ? {} : { enabled: patch.enabled ? 1 : 0 }),
+            ...(min === undefined ? {} : { min_decryption_version: min }),
+            updated_at: this.deps.now(),
+          })
+          .where('id', '=', key.id)
+          .execute();
+        await this.deps.invalidations.bump(trx, 'keys');
+      },
+    );
     return this.fresh(name);
   }
 
   /** Destroys one version (or all, when `version` is undefined): its wraps are deleted. */
   async destroy(caller: Caller, name: string, version?: number): Promise<KeyRecord> {
     const key = await this.require(name);
-    if (version !== undefined && !findVersion(key, version)) throw new KmsError('NOT_FOUND', `key ${name} has no version ${version}`);
+    if (version !== undefined && !findVersion(key, version))
+      throw new KmsError('NOT_FOUND', `key ${name} has no version ${version}`);
     const versions = version === undefined ? key.versions.map((v) => v.version) : [version];
     const now = this.deps.now();
-    await audited(this.deps.audit, this.deps.writer, this.event(caller, version === undefined ? 'key.destroy' : 'key.destroy_version', name, version ?? null), async (trx) => {
-      await destroyVersions(trx, key.id, versions, now);
-      if (version === undefined) await trx.updateTable('keys').set({ destroyed_at: now }).where('id', '=', key.id).execute();
-      await this.deps.invalidations.bump(trx, 'keys');
-    });
+    await audited(
+      this.deps.audit,
+      this.deps.writer,
+      this.event(
+        caller,
+        version === undefined ? 'key.destroy' : 'key.destroy_version',
+        name,
+        version ?? null,
+      ),
+      async (trx) => {
+        await destroyVersions(trx, key.id, versions, now);
+        if (version === undefined)
+          await trx
+            .updateTable('keys')
+            .set({ destroyed_at: now })
+            .where('id', '=', key.id)
+            .execute();
+        await this.deps.invalidations.bump(trx, 'keys');
+      },
+    );
     return this.fresh(name);
   }
 
   /** Records a refusal against a key and throws it. */
-  async refuse(caller: Caller, action: string, key: KeyRecord | string, error: KmsError): Promise<never> {
+  async refuse(
+    caller: Caller,
+    action: string,
+    key: KeyRecord | string,
+    error: KmsError,
+  ): Promise<never> {
     const name = typeof key === 'string' ? key : key.name;
-    await audited(this.deps.audit, this.deps.writer, this.event(caller, action, name, null), async () => {
-      throw error;
-    });
+    await audited(
+      this.deps.audit,
+      this.deps.writer,
+      this.event(caller, action, name, null),
+      async () => {
+        throw error;
+      },
+    );
     throw error;
   }
 
-  event(caller: Caller, action: string, keyName: string, keyVersion: number | null, ...inputs: (string | Uint8Array)[]) {
+  event(
+    caller: Caller,
+    action: string,
+    keyName: string,
+    keyVersion: number | null,
+    ...inputs: (string | Uint8Array)[]
+  ) {
     return {
       action,
       principal: caller.principal.name,
@@ -244,9 +371,13 @@ export function usableVersion(key: KeyRecord, version: number, field = 'keyVersi
   if (!key.enabled) throw new KmsError('KEY_DISABLED', `key ${key.name} is disabled`);
   const v = findVersion(key, version);
   if (!v) throw invalid(field, `key ${key.name} has no version ${version}`);
-  if (v.state === 'destroyed') throw new KmsError('KEY_DESTROYED', `version ${version} of key ${key.name} was destroyed`);
+  if (v.state === 'destroyed')
+    throw new KmsError('KEY_DESTROYED', `version ${version} of key ${key.name} was destroyed`);
   if (version < key.minDecryptionVersion) {
-    throw new KmsError('KEY_VERSION_RETIRED', `version ${version} of key ${key.name} is below minDecryptionVersion ${key.minDecryptionVersion}`);
+    throw new KmsError(
+      'KEY_VERSION_RETIRED',
+      `version ${version} of key ${key.name} is below minDecryptionVersion ${key.minDecryptionVersion}`,
+    );
   }
   return v;
 }

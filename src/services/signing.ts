@@ -30,43 +30,74 @@ export class SigningService {
   private async signingKey(caller: Caller, name: string, action: string): Promise<KeyRecord> {
     const key = await this.keys.require(name);
     if (key.purpose !== 'signing') {
-      await this.keys.refuse(caller, action, key, new KmsError('WRONG_PURPOSE', `key ${name} has purpose ${key.purpose}, not signing`));
+      await this.keys.refuse(
+        caller,
+        action,
+        key,
+        new KmsError('WRONG_PURPOSE', `key ${name} has purpose ${key.purpose}, not signing`),
+      );
     }
     return key;
   }
 
-  async sign(caller: Caller, name: string, req: SignRequest): Promise<{ signature?: Uint8Array; mac?: Uint8Array; keyVersion: number }> {
+  async sign(
+    caller: Caller,
+    name: string,
+    req: SignRequest,
+  ): Promise<{ signature?: Uint8Array; mac?: Uint8Array; keyVersion: number }> {
     const key = await this.signingKey(caller, name, 'key.sign');
-    const fields = (v: number | null) => this.keys.event(caller, 'key.sign', name, v, inputBytes(req.input));
+    const fields = (v: number | null) =>
+      this.keys.event(caller, 'key.sign', name, v, inputBytes(req.input));
     let version: KeyVersionRecord;
     try {
       version = usableActive(key);
     } catch (e) {
       return this.keys.refuse(caller, 'key.sign', key, e as KmsError);
     }
-    const out = await this.compute(key, version, req).catch((e) => audited(this.deps.audit, this.deps.writer, fields(version.version), async () => { throw e; }));
+    const out = await this.compute(key, version, req).catch((e) =>
+      audited(this.deps.audit, this.deps.writer, fields(version.version), async () => {
+        throw e;
+      }),
+    );
     await audited(this.deps.audit, this.deps.writer, fields(version.version));
     return { ...out, keyVersion: version.version };
   }
 
-  private async compute(key: KeyRecord, version: KeyVersionRecord, req: SignRequest): Promise<{ signature?: Uint8Array; mac?: Uint8Array }> {
+  private async compute(
+    key: KeyRecord,
+    version: KeyVersionRecord,
+    req: SignRequest,
+  ): Promise<{ signature?: Uint8Array; mac?: Uint8Array }> {
     if (key.algorithm === 'hmac-sha256') {
-      if (!('message' in req.input)) throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
+      if (!('message' in req.input))
+        throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
       return { mac: await this.deps.keyring.hmac(key, version, req.input.message) };
     }
-    if (!isSignatureAlgorithm(key.algorithm)) throw new KmsError('WRONG_PURPOSE', `${key.algorithm} keys do not sign`);
+    if (!isSignatureAlgorithm(key.algorithm))
+      throw new KmsError('WRONG_PURPOSE', `${key.algorithm} keys do not sign`);
     const alg = key.algorithm;
-    if (alg !== 'ml-dsa-65' && req.context === undefined && this.deps.keyring.canInDevice(version, alg as DeviceSignAlgorithm)) {
+    if (
+      alg !== 'ml-dsa-65' &&
+      req.context === undefined &&
+      this.deps.keyring.canInDevice(version, alg as DeviceSignAlgorithm)
+    ) {
       return { signature: await this.signInDevice(key, version, req) };
     }
     return {
       signature: await this.deps.keyring.withSecret(key, version, (sk) =>
-        signWith(alg, sk, req.input, { recoverable: req.recoverable, ...(req.context ? { context: req.context } : {}) }),
+        signWith(alg, sk, req.input, {
+          recoverable: req.recoverable,
+          ...(req.context ? { context: req.context } : {}),
+        }),
       ),
     };
   }
 
-  private async signInDevice(key: KeyRecord, version: KeyVersionRecord, req: SignRequest): Promise<Uint8Array> {
+  private async signInDevice(
+    key: KeyRecord,
+    version: KeyVersionRecord,
+    req: SignRequest,
+  ): Promise<Uint8Array> {
     const alg = key.algorithm as DeviceSignAlgorithm;
     if (alg === 'ed25519') {
       if (req.recoverable) throw invalid('format', 'recoverable is only for secp256k1');
@@ -74,9 +105,12 @@ export class SigningService {
       const message = req.input.message;
       return this.deps.keyring.inDevice(key, version, alg, (p, ref) => p.sign(ref, message));
     }
-    if (req.recoverable && alg !== 'secp256k1') throw invalid('format', 'recoverable is only for secp256k1');
+    if (req.recoverable && alg !== 'secp256k1')
+      throw invalid('format', 'recoverable is only for secp256k1');
     const digest = ecdsaDigest(req.input);
-    const raw = await this.deps.keyring.inDevice(key, version, alg, (p, ref) => p.sign(ref, digest));
+    const raw = await this.deps.keyring.inDevice(key, version, alg, (p, ref) =>
+      p.sign(ref, digest),
+    );
     const rs = normalizeLowS(alg, raw);
     return req.recoverable ? appendRecoveryId(digest, rs, version.publicKey!) : rs;
   }
@@ -84,18 +118,33 @@ export class SigningService {
   async verify(
     caller: Caller,
     name: string,
-    req: { input: SignInput; signature?: Uint8Array; mac?: Uint8Array; keyVersion?: number; context?: Uint8Array },
+    req: {
+      input: SignInput;
+      signature?: Uint8Array;
+      mac?: Uint8Array;
+      keyVersion?: number;
+      context?: Uint8Array;
+    },
   ): Promise<boolean> {
     const key = await this.signingKey(caller, name, 'key.verify');
-    const fields = (v: number) => this.keys.event(caller, 'key.verify', name, v, inputBytes(req.input));
+    const fields = (v: number) =>
+      this.keys.event(caller, 'key.verify', name, v, inputBytes(req.input));
     let version: KeyVersionRecord;
     try {
-      version = req.keyVersion === undefined ? usableActive(key) : usableVersion(key, req.keyVersion);
+      version =
+        req.keyVersion === undefined ? usableActive(key) : usableVersion(key, req.keyVersion);
     } catch (e) {
       return this.keys.refuse(caller, 'key.verify', key, e as KmsError);
     }
-    const valid = await this.checkSignature(key, version, req).catch((e) => audited(this.deps.audit, this.deps.writer, fields(version.version), async () => { throw e; }));
-    await audited(this.deps.audit, this.deps.writer, { ...fields(version.version), details: { valid } });
+    const valid = await this.checkSignature(key, version, req).catch((e) =>
+      audited(this.deps.audit, this.deps.writer, fields(version.version), async () => {
+        throw e;
+      }),
+    );
+    await audited(this.deps.audit, this.deps.writer, {
+      ...fields(version.version),
+      details: { valid },
+    });
     return valid;
   }
 
@@ -106,15 +155,20 @@ export class SigningService {
   ): Promise<boolean> {
     if (key.algorithm === 'hmac-sha256') {
       if (!req.mac) throw invalid('mac', 'is required for hmac-sha256 keys');
-      if (!('message' in req.input)) throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
+      if (!('message' in req.input))
+        throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
       const message = req.input.message;
       const mac = req.mac;
       const expected = await this.deps.keyring.hmac(key, version, message);
       return mac.length === expected.length && timingSafeEqual(expected, mac);
     }
     if (!req.signature) throw invalid('signature', 'is required');
-    if (!isSignatureAlgorithm(key.algorithm)) throw new KmsError('WRONG_PURPOSE', `${key.algorithm} keys do not verify`);
-    return verifyWith(key.algorithm, version.publicKey!, req.input, req.signature, { lowS: true, ...(req.context ? { context: req.context } : {}) });
+    if (!isSignatureAlgorithm(key.algorithm))
+      throw new KmsError('WRONG_PURPOSE', `${key.algorithm} keys do not verify`);
+    return verifyWith(key.algorithm, version.publicKey!, req.input, req.signature, {
+      lowS: true,
+      ...(req.context ? { context: req.context } : {}),
+    });
   }
 
   /** POST /v1/verify: any public key, no state; malformed keys or signatures are simply invalid. */
@@ -127,7 +181,8 @@ export class SigningService {
       return this.deps.bls.verify(req.publicKeys, req.input.message, req.signature, dst);
     }
     if (req.dst !== undefined) throw invalid('dst', 'is only for bls12-381');
-    if (req.publicKeys.length !== 1) throw invalid('publicKeys', 'several keys are only for bls12-381 (use publicKey)');
+    if (req.publicKeys.length !== 1)
+      throw invalid('publicKeys', 'several keys are only for bls12-381 (use publicKey)');
     return verifyWith(req.algorithm, req.publicKeys[0]!, req.input, req.signature, {
       lowS: req.lowS,
       ...(req.context ? { context: req.context } : {}),

@@ -7,7 +7,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type MigrationProvider,
+} from 'kysely';
 import type { Database } from './schema.js';
 import { type Engine } from './columns.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -29,7 +36,9 @@ export interface StoreOptions {
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const store = opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openSqlite(opts.sqlitePath);
+  const store = opts.url
+    ? openPostgres(opts.url, opts.poolSize ?? 10)
+    : openSqlite(opts.sqlitePath);
   try {
     await migrate(store.db);
   } catch (e) {
@@ -65,7 +74,12 @@ function openPostgres(url: string, max: number): Store {
     void client.query('SET synchronous_commit = on').catch(() => undefined);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, engine: 'postgres', lock: createStoreLock(db, 'postgres'), close: () => db.destroy() };
+  return {
+    db,
+    engine: 'postgres',
+    lock: createStoreLock(db, 'postgres'),
+    close: () => db.destroy(),
+  };
 }
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -75,7 +89,9 @@ async function migrate(db: Kysely<Database>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`store migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+    throw new Error(`store migration ${failed} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { CommitListener, Trx, Writer } from './writer.js';
 
-export type Domain = 'keys' | 'auth';
+export type Domain = 'keys' | 'auth' | 'experience';
 
 export class Invalidations implements CommitListener {
   private readonly seen = new Map<string, number>();
@@ -32,7 +32,9 @@ export class Invalidations implements CommitListener {
     await trx
       .insertInto('invalidations')
       .values({ domain, generation: 1 })
-      .onConflict((oc) => oc.column('domain').doUpdateSet({ generation: sql`invalidations.generation + 1` }))
+      .onConflict((oc) =>
+        oc.column('domain').doUpdateSet({ generation: sql`invalidations.generation + 1` }),
+      )
       .execute();
     this.pending.add(domain);
   }

@@ -7,6 +7,9 @@
  * - JSON values are TEXT.
  */
 import type { Generated } from 'kysely';
+import type { BridgeTables } from './bridge-nonces.js';
+import type { ValidatorTables } from './validator-watermarks.js';
+import type { ExperienceTables } from './experience-salts.js';
 
 export interface KeysTable {
   id: string;
@@ -113,6 +116,6 @@ export interface FoundationTables {
 }
 
 /** The whole database: later issues add their table groups to this intersection. */
-export type Database = FoundationTables;
+export type Database = FoundationTables & BridgeTables & ValidatorTables & ExperienceTables;
 
 export type { Generated };

@@ -44,7 +44,8 @@ export class Writer {
   }
 
   run<T>(op: Op<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new KmsError('STORE_UNAVAILABLE', 'the store is closing'));
+    if (this.closed)
+      return Promise.reject(new KmsError('STORE_UNAVAILABLE', 'the store is closing'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
       if (!this.running) void this.drain();
@@ -97,7 +98,8 @@ export class Writer {
 
   private requeue(p: Pending): void {
     p.attempts += 1;
-    if (p.attempts >= MAX_ATTEMPTS) return p.reject(new KmsError('STORE_UNAVAILABLE', 'the store kept aborting this operation'));
+    if (p.attempts >= MAX_ATTEMPTS)
+      return p.reject(new KmsError('STORE_UNAVAILABLE', 'the store kept aborting this operation'));
     this.queue.push(p);
   }
 }
@@ -112,6 +114,9 @@ async function runOne(trx: Trx, p: Pending): Promise<{ ok: boolean; value: unkno
     await sql`rollback to savepoint op`.execute(trx);
     await sql`release savepoint op`.execute(trx);
     if (RETRYABLE.has((e as { code?: string }).code ?? '')) return 'retry';
-    return { ok: false, value: isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e }) };
+    return {
+      ok: false,
+      value: isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e }),
+    };
   }
 }

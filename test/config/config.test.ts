@@ -8,24 +8,59 @@ import { ConfigError } from '../../src/config/config.js';
 describe('config', () => {
   it('has embedded defaults', () => {
     const c = buildConfig({}, {});
-    expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8200, bodyLimit: 2 * 1024 * 1024, logLevel: 'info' });
+    expect(c.server).toMatchObject({
+      host: '127.0.0.1',
+      port: 8200,
+      bodyLimit: 2 * 1024 * 1024,
+      logLevel: 'info',
+    });
     expect(c.storeUrl).toBe('');
     expect(c.dataDir).toMatch(/\/data$/);
-    expect(c.providers).toEqual([expect.objectContaining({ name: 'softhsm2', type: 'softhsm2', embedded: true, tokenLabel: 'zoo-kms' })]);
+    expect(c.providers).toEqual([
+      expect.objectContaining({
+        name: 'softhsm2',
+        type: 'softhsm2',
+        embedded: true,
+        tokenLabel: 'zoo-kms',
+      }),
+    ]);
     expect(c.chains.map((ch) => [ch.id, ch.name, ch.signatureTag, ch.popTag])).toEqual([
       [122n, 'zoo', 'SIG_NUL', 'POP_PROVE'],
       [120n, 'lux', 'SIG_NUL', 'POP_PROVE'],
       [121n, 'hanzo', 'SIG_NUL', 'POP_PROVE'],
     ]);
-    expect(c.bridge).toEqual({ chainId: 122n, allowedTargets: [120n, 121n], maxAgeSeconds: 3600, maxSkewSeconds: 30, maxPayload: 65536 });
+    expect(c.bridge).toEqual({
+      chainId: 122n,
+      allowedTargets: [120n, 121n],
+      maxAgeSeconds: 3600,
+      maxSkewSeconds: 30,
+      maxPayload: 65536,
+    });
     expect(c.experience).toMatchObject({ keyRotationDays: 90, maxPlaintext: 1024 * 1024 });
     expect(c.auth.tokenTtlSeconds).toBe(90 * 86400);
     expect(Object.isFrozen(c) && Object.isFrozen(c.server)).toBe(true);
   });
 
   it('applies environment overrides', () => {
-    const c = buildConfig({ server: { port: 1 } }, { KMS_DATA_DIR: '/tmp/x', KMS_HOST: '0.0.0.0', KMS_PORT: '9000', DATABASE_URL: 'postgres://h/db', KMS_INSTANCE_ID: 'a-1', KMS_LOG_LEVEL: 'debug' });
-    expect([c.dataDir, c.server.host, c.server.port, c.storeUrl, c.instanceId, c.server.logLevel]).toEqual(['/tmp/x', '0.0.0.0', 9000, 'postgres://h/db', 'a-1', 'debug']);
+    const c = buildConfig(
+      { server: { port: 1 } },
+      {
+        KMS_DATA_DIR: '/tmp/x',
+        KMS_HOST: '0.0.0.0',
+        KMS_PORT: '9000',
+        DATABASE_URL: 'postgres://h/db',
+        KMS_INSTANCE_ID: 'a-1',
+        KMS_LOG_LEVEL: 'debug',
+      },
+    );
+    expect([
+      c.dataDir,
+      c.server.host,
+      c.server.port,
+      c.storeUrl,
+      c.instanceId,
+      c.server.logLevel,
+    ]).toEqual(['/tmp/x', '0.0.0.0', 9000, 'postgres://h/db', 'a-1', 'debug']);
   });
 
   it.each([
@@ -36,7 +71,15 @@ describe('config', () => {
     [{ chains: [{ id: 1, name: 'a', colour: 'x' }] }, 'chains.0.colour'],
     [{ kms: { provider: 'luna' } }, 'luna'],
     [{ kms: { provider: 'x', providers: { x: { type: 'yubihsm2', library: '/l' } } } }, 'pin_file'],
-    [{ chains: [{ id: 1, name: 'a' }, { id: 1, name: 'b' }] }, 'chains.1.id'],
+    [
+      {
+        chains: [
+          { id: 1, name: 'a' },
+          { id: 1, name: 'b' },
+        ],
+      },
+      'chains.1.id',
+    ],
   ])('refuses %j naming %s', (raw, named) => {
     expect(() => buildConfig(raw, {})).toThrowError(ConfigError);
     expect(() => buildConfig(raw, {})).toThrowError(named);
@@ -72,7 +115,12 @@ describe('config', () => {
   it('refuses the software provider in production unless explicitly allowed', () => {
     const raw = { kms: { provider: 'software', software: {} } };
     expect(() => buildConfig(raw, { NODE_ENV: 'production' })).toThrowError('production');
-    expect(buildConfig({ kms: { provider: 'software', software: { allow_in_production: true } } }, { NODE_ENV: 'production' }).providers[0]!.type).toBe('software');
+    expect(
+      buildConfig(
+        { kms: { provider: 'software', software: { allow_in_production: true } } },
+        { NODE_ENV: 'production' },
+      ).providers[0]!.type,
+    ).toBe('software');
   });
 
   it('accepts kms.example.yaml', () => {

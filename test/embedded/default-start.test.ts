@@ -17,8 +17,16 @@ const cwd = mkdtempSync(path.join(os.tmpdir(), 'zoo-kms-embedded-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 function start(env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMS_') && k !== 'DATABASE_URL' && k !== 'SOFTHSM2_CONF'));
-  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/main.ts')], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith('KMS_') && k !== 'DATABASE_URL' && k !== 'SOFTHSM2_CONF',
+    ),
+  );
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src/main.ts')], {
+    cwd,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d));
   child.stderr.on('data', (d: Buffer) => (out += d));
@@ -53,7 +61,10 @@ describe('embedded defaults', () => {
       expect(first.output()).not.toContain(readFileSync(token, 'utf8').trim());
       const created = await fetch('http://127.0.0.1:8200/v1/keys', {
         method: 'POST',
-        headers: { authorization: `Bearer ${readFileSync(token, 'utf8').trim()}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${readFileSync(token, 'utf8').trim()}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ name: 'persisted', algorithm: 'p-256', purpose: 'signing' }),
       });
       expect(created.status).toBe(201);
@@ -65,7 +76,9 @@ describe('embedded defaults', () => {
     const second = start();
     try {
       await waitReady(second.output);
-      const key = await fetch('http://127.0.0.1:8200/v1/keys/persisted', { headers: { authorization: `Bearer ${tokenBefore.trim()}` } });
+      const key = await fetch('http://127.0.0.1:8200/v1/keys/persisted', {
+        headers: { authorization: `Bearer ${tokenBefore.trim()}` },
+      });
       expect(key.status).toBe(200);
       expect(readFileSync(path.join(cwd, 'data/admin.token'), 'utf8')).toBe(tokenBefore);
     } finally {

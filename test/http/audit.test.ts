@@ -22,14 +22,23 @@ const unhex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), '
 async function events(key?: string) {
   const r = await t.call('GET', `/v1/audit/events?limit=1000${key ? `&key=${key}` : ''}`);
   expect(r.status).toBe(200);
-  return r.body.events as { action: string; outcome: string; code: string | null; key: string | null; principal: string | null; seq: number }[];
+  return r.body.events as {
+    action: string;
+    outcome: string;
+    code: string | null;
+    key: string | null;
+    principal: string | null;
+    seq: number;
+  }[];
 }
 
 describe('audit events', () => {
   it('every key operation, success or refusal, makes exactly one event', async () => {
     const token = await principalToken(t, 'signer', 'signing', ['a-*']);
     const outsider = await principalToken(t, 'outsider', 'signing', ['b-*']);
-    await t.call('POST', '/v1/keys', { body: { name: 'a-1', algorithm: 'ed25519', purpose: 'signing' } });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'a-1', algorithm: 'ed25519', purpose: 'signing' },
+    });
     await t.call('POST', '/v1/keys/a-1/sign', { token, body: { message: b64('m') } });
     await t.call('POST', '/v1/keys/a-1/sign', { token: outsider, body: { message: b64('m') } });
     await t.call('PATCH', '/v1/keys/a-1', { body: { enabled: false } });
@@ -54,7 +63,10 @@ describe('audit events', () => {
 
 describe('audit verification', () => {
   async function someEvents(n: number) {
-    for (let i = 0; i < n; i++) await t.call('POST', '/v1/keys', { body: { name: `k-${i}`, algorithm: 'p-256', purpose: 'signing' } });
+    for (let i = 0; i < n; i++)
+      await t.call('POST', '/v1/keys', {
+        body: { name: `k-${i}`, algorithm: 'p-256', purpose: 'signing' },
+      });
   }
 
   it('verifies a clean chain and a checkpoint signed with the published key', async () => {
@@ -65,15 +77,23 @@ describe('audit verification', () => {
     const mine = v.body.chains.find((c: { instance: string }) => c.instance === t.kms.instanceId);
     expect(mine.events).toBeGreaterThanOrEqual(4);
     const key = await t.call('GET', '/v1/audit/checkpoint-key');
-    const cp = await t.kms.services.deps.db.selectFrom('audit_checkpoints').selectAll().orderBy('ts', 'desc').executeTakeFirstOrThrow();
-    expect(ed25519.verify(cp.signature, Buffer.from(cp.body), unhex(key.body.publicKey))).toBe(true);
+    const cp = await t.kms.services.deps.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .orderBy('ts', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(ed25519.verify(cp.signature, Buffer.from(cp.body), unhex(key.body.publicKey))).toBe(
+      true,
+    );
     expect(JSON.parse(cp.body).chains[0].head).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('finds an edited event', async () => {
     await someEvents(4);
     await t.kms.services.deps.audit.checkpoint();
-    await sql`update audit_events set action = 'key.nothing' where seq = 3`.execute(t.kms.services.deps.db);
+    await sql`update audit_events set action = 'key.nothing' where seq = 3`.execute(
+      t.kms.services.deps.db,
+    );
     const v = await t.call('GET', '/v1/audit/verify');
     expect(v.body).toMatchObject({ ok: false, brokenAt: { instance: t.kms.instanceId, seq: 3 } });
   });
@@ -82,10 +102,17 @@ describe('audit verification', () => {
     await someEvents(3);
     await t.kms.services.deps.audit.checkpoint();
     const db = t.kms.services.deps.db;
-    const last = await db.selectFrom('audit_events').select('seq').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const last = await db
+      .selectFrom('audit_events')
+      .select('seq')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
     await db.deleteFrom('audit_events').where('seq', '=', last.seq).execute();
     const v = await t.call('GET', '/v1/audit/verify');
-    expect(v.body).toMatchObject({ ok: false, brokenAt: { instance: t.kms.instanceId, seq: Number(last.seq) } });
+    expect(v.body).toMatchObject({
+      ok: false,
+      brokenAt: { instance: t.kms.instanceId, seq: Number(last.seq) },
+    });
   });
 
   it('finds a deleted event in the middle', async () => {
@@ -99,7 +126,9 @@ describe('audit verification', () => {
   it('finds a tampered checkpoint', async () => {
     await someEvents(2);
     await t.kms.services.deps.audit.checkpoint();
-    await sql`update audit_checkpoints set body = replace(body, '"seq":1', '"seq":9')`.execute(t.kms.services.deps.db);
+    await sql`update audit_checkpoints set body = replace(body, '"seq":1', '"seq":9')`.execute(
+      t.kms.services.deps.db,
+    );
     expect((await t.call('GET', '/v1/audit/verify')).body.ok).toBe(false);
   });
 
@@ -115,23 +144,37 @@ describe('fail closed', () => {
   async function blockAudit(on: boolean) {
     const db = t.kms.services.deps.db;
     if (t.store === 'sqlite') {
-      if (on) await sql`create trigger audit_block before insert on audit_events begin select raise(abort, 'audit blocked'); end`.execute(db);
+      if (on)
+        await sql`create trigger audit_block before insert on audit_events begin select raise(abort, 'audit blocked'); end`.execute(
+          db,
+        );
       else await sql`drop trigger audit_block`.execute(db);
       return;
     }
     if (on) {
-      await sql`create or replace function audit_block() returns trigger as $$ begin raise exception 'audit blocked'; end $$ language plpgsql`.execute(db);
-      await sql`create trigger audit_block before insert on audit_events for each row execute function audit_block()`.execute(db);
+      await sql`create or replace function audit_block() returns trigger as $$ begin raise exception 'audit blocked'; end $$ language plpgsql`.execute(
+        db,
+      );
+      await sql`create trigger audit_block before insert on audit_events for each row execute function audit_block()`.execute(
+        db,
+      );
     } else await sql`drop trigger audit_block on audit_events`.execute(db);
   }
 
   it('answers 503 AUDIT_UNAVAILABLE and changes nothing when the audit log cannot be written', async () => {
     const token = await principalToken(t, 'signer', 'signing', ['*']);
-    await t.call('POST', '/v1/keys', { body: { name: 'before', algorithm: 'ed25519', purpose: 'signing' } });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'before', algorithm: 'ed25519', purpose: 'signing' },
+    });
     await blockAudit(true);
-    const create = await t.call('POST', '/v1/keys', { body: { name: 'during', algorithm: 'ed25519', purpose: 'signing' } });
+    const create = await t.call('POST', '/v1/keys', {
+      body: { name: 'during', algorithm: 'ed25519', purpose: 'signing' },
+    });
     expect([create.status, create.body.error.code]).toEqual([503, 'AUDIT_UNAVAILABLE']);
-    const sign = await t.call('POST', '/v1/keys/before/sign', { token, body: { message: b64('x') } });
+    const sign = await t.call('POST', '/v1/keys/before/sign', {
+      token,
+      body: { message: b64('x') },
+    });
     expect([sign.status, sign.body.error.code]).toEqual([503, 'AUDIT_UNAVAILABLE']);
     expect(sign.body.signature).toBeUndefined();
     const rotate = await t.call('POST', '/v1/keys/before/rotate');
@@ -140,6 +183,8 @@ describe('fail closed', () => {
     expect((await t.call('GET', '/v1/keys/during')).status).toBe(404);
     expect((await t.call('GET', '/v1/keys/before')).body.versions).toHaveLength(1);
     expect((await t.call('GET', '/v1/audit/verify')).body.ok).toBe(true);
-    expect((await t.call('POST', '/v1/keys/before/sign', { token, body: { message: b64('x') } })).status).toBe(200);
+    expect(
+      (await t.call('POST', '/v1/keys/before/sign', { token, body: { message: b64('x') } })).status,
+    ).toBe(200);
   });
 });

@@ -11,8 +11,12 @@ let t: TestKms;
 let clock = Date.now();
 beforeAll(async () => {
   t = await startKms({ now: () => clock });
-  await t.call('POST', '/v1/keys', { body: { name: 'team-a.sign', algorithm: 'ed25519', purpose: 'signing' } });
-  await t.call('POST', '/v1/keys', { body: { name: 'team-b.sign', algorithm: 'ed25519', purpose: 'signing' } });
+  await t.call('POST', '/v1/keys', {
+    body: { name: 'team-a.sign', algorithm: 'ed25519', purpose: 'signing' },
+  });
+  await t.call('POST', '/v1/keys', {
+    body: { name: 'team-b.sign', algorithm: 'ed25519', purpose: 'signing' },
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -22,7 +26,12 @@ const msg = { message: Buffer.from('m').toString('base64') };
 
 describe('authentication', () => {
   it('answers 401 without a token, with a malformed header or an unknown token', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer zkms_unknown' }, { authorization: 'Bearer ' }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer zkms_unknown' },
+      { authorization: 'Bearer ' },
+    ]) {
       const r = await t.call('GET', '/v1/keys', { token: null, headers });
       expect(r.status).toBe(401);
       expect(r.body.error).toMatchObject({ code: 'UNAUTHENTICATED' });
@@ -44,21 +53,35 @@ describe('authorization', () => {
   });
 
   it('lets a signing token use keys in its scopes only, with no existence oracle', async () => {
-    expect((await t.call('POST', '/v1/keys/team-a.sign/sign', { token: a, body: msg })).status).toBe(200);
+    expect(
+      (await t.call('POST', '/v1/keys/team-a.sign/sign', { token: a, body: msg })).status,
+    ).toBe(200);
     const other = await t.call('POST', '/v1/keys/team-b.sign/sign', { token: a, body: msg });
     const missing = await t.call('POST', '/v1/keys/nope/sign', { token: a, body: msg });
     expect([other.status, other.body.error.code]).toEqual([403, 'FORBIDDEN']);
     expect([missing.status, missing.body.error.code]).toEqual([403, 'FORBIDDEN']);
-    const inScopeMissing = await t.call('POST', '/v1/keys/team-a.none/sign', { token: a, body: msg });
+    const inScopeMissing = await t.call('POST', '/v1/keys/team-a.none/sign', {
+      token: a,
+      body: msg,
+    });
     expect([inScopeMissing.status, inScopeMissing.body.error.code]).toEqual([404, 'NOT_FOUND']);
   });
 
   it('refuses admin routes and other roles’ routes with 403', async () => {
-    expect((await t.call('POST', '/v1/keys', { token: a, body: { name: 'team-a.x', algorithm: 'ed25519', purpose: 'signing' } })).status).toBe(403);
+    expect(
+      (
+        await t.call('POST', '/v1/keys', {
+          token: a,
+          body: { name: 'team-a.x', algorithm: 'ed25519', purpose: 'signing' },
+        })
+      ).status,
+    ).toBe(403);
     expect((await t.call('GET', '/v1/principals', { token: a })).status).toBe(403);
     expect((await t.call('GET', '/v1/audit/verify', { token: a })).status).toBe(403);
     const enc = await principalToken(t, 'enc', 'encryption', ['team-a.*']);
-    expect((await t.call('POST', '/v1/keys/team-a.sign/sign', { token: enc, body: msg })).status).toBe(403);
+    expect(
+      (await t.call('POST', '/v1/keys/team-a.sign/sign', { token: enc, body: msg })).status,
+    ).toBe(403);
   });
 
   it('lists only the keys in the caller’s scopes (none for experience and replicate)', async () => {
@@ -71,7 +94,9 @@ describe('authorization', () => {
   });
 
   it('refuses a revoked token, an expired token and a deleted principal at the next request', async () => {
-    const tokRes = await t.call('POST', '/v1/principals/team-a/tokens', { body: { ttlSeconds: 60 } });
+    const tokRes = await t.call('POST', '/v1/principals/team-a/tokens', {
+      body: { ttlSeconds: 60 },
+    });
     const token = tokRes.body.token as string;
     expect((await t.call('GET', '/v1/keys', { token })).status).toBe(200);
     clock += 61_000;
@@ -92,15 +117,25 @@ describe('principals', () => {
     const badRole = await t.call('POST', '/v1/principals', { body: { name: 'x', role: 'root' } });
     expect(badRole.status).toBe(400);
     expect(badRole.body.error.message).toContain('role');
-    const badScope = await t.call('POST', '/v1/principals', { body: { name: 'r', role: 'replicate', scopes: ['zoo/prod'] } });
+    const badScope = await t.call('POST', '/v1/principals', {
+      body: { name: 'r', role: 'replicate', scopes: ['zoo/prod'] },
+    });
     expect(badScope.body.error.message).toContain('scopes[0]');
-    const badFp = await t.call('POST', '/v1/principals', { body: { name: 'f', role: 'signing', certificateFingerprints: ['zz'] } });
+    const badFp = await t.call('POST', '/v1/principals', {
+      body: { name: 'f', role: 'signing', certificateFingerprints: ['zz'] },
+    });
     expect(badFp.body.error.message).toContain('certificateFingerprints[0]');
-    const ok = await t.call('POST', '/v1/principals', { body: { name: 'sidecar', role: 'replicate', scopes: ['zoo/prod/iam'] } });
+    const ok = await t.call('POST', '/v1/principals', {
+      body: { name: 'sidecar', role: 'replicate', scopes: ['zoo/prod/iam'] },
+    });
     expect(ok.status).toBe(201);
-    const patched = await t.call('PATCH', '/v1/principals/sidecar', { body: { scopes: ['zoo/prod/kms'] } });
+    const patched = await t.call('PATCH', '/v1/principals/sidecar', {
+      body: { scopes: ['zoo/prod/kms'] },
+    });
     expect(patched.body.scopes).toEqual(['zoo/prod/kms']);
-    const dup = await t.call('POST', '/v1/principals', { body: { name: 'sidecar', role: 'replicate', scopes: [] } });
+    const dup = await t.call('POST', '/v1/principals', {
+      body: { name: 'sidecar', role: 'replicate', scopes: [] },
+    });
     expect(dup.status).toBe(409);
   });
 

@@ -52,13 +52,24 @@ describe('keys: create and sign with every algorithm', () => {
   for (const alg of ASYMMETRIC) {
     it(`${alg}: created key signs, the signature verifies with @noble`, async () => {
       const name = `sig-created-${alg}`;
-      const created = await t.call('POST', '/v1/keys', { body: { name, algorithm: alg, purpose: 'signing' } });
+      const created = await t.call('POST', '/v1/keys', {
+        body: { name, algorithm: alg, purpose: 'signing' },
+      });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ name, algorithm: alg, purpose: 'signing', residency: 'wrapped', enabled: true });
+      expect(created.body).toMatchObject({
+        name,
+        algorithm: alg,
+        purpose: 'signing',
+        residency: 'wrapped',
+        enabled: true,
+      });
       expect(created.body.versions).toHaveLength(1);
       const publicKey = unhex(created.body.publicKey);
       for (let i = 0; i < (alg === 'ml-dsa-65' ? 2 : 12); i++) {
-        const s = await t.call('POST', `/v1/keys/${name}/sign`, { token: signer, body: { message: b64(MESSAGE) } });
+        const s = await t.call('POST', `/v1/keys/${name}/sign`, {
+          token: signer,
+          body: { message: b64(MESSAGE) },
+        });
         expect(s.status).toBe(200);
         expect(s.body.keyVersion).toBe(1);
         expect(verifyIndependently(alg, publicKey, unhex(s.body.signature))).toBe(true);
@@ -68,14 +79,30 @@ describe('keys: create and sign with every algorithm', () => {
 
   it('hmac-sha256 signing key: mac equals an independent HMAC of the imported key', async () => {
     const key = randomBytes(32);
-    const imported = await t.call('POST', '/v1/keys/import', { body: { name: 'sig-hmac', algorithm: 'hmac-sha256', purpose: 'signing', privateKey: hex(key) } });
+    const imported = await t.call('POST', '/v1/keys/import', {
+      body: {
+        name: 'sig-hmac',
+        algorithm: 'hmac-sha256',
+        purpose: 'signing',
+        privateKey: hex(key),
+      },
+    });
     expect(imported.status).toBe(201);
-    const s = await t.call('POST', '/v1/keys/sig-hmac/sign', { token: signer, body: { message: b64(MESSAGE) } });
+    const s = await t.call('POST', '/v1/keys/sig-hmac/sign', {
+      token: signer,
+      body: { message: b64(MESSAGE) },
+    });
     expect(s.status).toBe(200);
     expect(s.body.mac).toBe(hex(hmac(sha256, key, MESSAGE)));
-    const v = await t.call('POST', '/v1/keys/sig-hmac/verify', { token: signer, body: { message: b64(MESSAGE), mac: s.body.mac } });
+    const v = await t.call('POST', '/v1/keys/sig-hmac/verify', {
+      token: signer,
+      body: { message: b64(MESSAGE), mac: s.body.mac },
+    });
     expect(v.body).toEqual({ valid: true });
-    const bad = await t.call('POST', '/v1/keys/sig-hmac/verify', { token: signer, body: { message: b64('other'), mac: s.body.mac } });
+    const bad = await t.call('POST', '/v1/keys/sig-hmac/verify', {
+      token: signer,
+      body: { message: b64('other'), mac: s.body.mac },
+    });
     expect(bad.body).toEqual({ valid: false });
   });
 });
@@ -90,18 +117,33 @@ describe('keys: import', () => {
     'aes-256-gcm': randomBytes(32),
     'hmac-sha256': randomBytes(32),
   };
-  const purposes: Record<string, string> = { 'bls12-381': 'validator', 'aes-256-gcm': 'encryption', 'hmac-sha256': 'derivation' };
+  const purposes: Record<string, string> = {
+    'bls12-381': 'validator',
+    'aes-256-gcm': 'encryption',
+    'hmac-sha256': 'derivation',
+  };
 
   for (const alg of ASYMMETRIC) {
     it(`${alg}: the server derives the public key of an imported private key`, async () => {
       const sk = secrets[alg]!;
       const name = `sig-imported-${alg}`;
-      const r = await t.call('POST', '/v1/keys/import', { body: { name, algorithm: alg, purpose: 'signing', privateKey: hex(sk) } });
+      const r = await t.call('POST', '/v1/keys/import', {
+        body: { name, algorithm: alg, purpose: 'signing', privateKey: hex(sk) },
+      });
       expect(r.status).toBe(201);
       const expected =
-        alg === 'secp256k1' ? secp256k1.getPublicKey(sk, true) : alg === 'p-256' ? p256.getPublicKey(sk, true) : alg === 'ed25519' ? ed25519.getPublicKey(sk) : ml_dsa65.keygen(sk).publicKey;
+        alg === 'secp256k1'
+          ? secp256k1.getPublicKey(sk, true)
+          : alg === 'p-256'
+            ? p256.getPublicKey(sk, true)
+            : alg === 'ed25519'
+              ? ed25519.getPublicKey(sk)
+              : ml_dsa65.keygen(sk).publicKey;
       expect(r.body.publicKey).toBe(hex(expected));
-      const s = await t.call('POST', `/v1/keys/${name}/sign`, { token: signer, body: { message: b64(MESSAGE) } });
+      const s = await t.call('POST', `/v1/keys/${name}/sign`, {
+        token: signer,
+        body: { message: b64(MESSAGE) },
+      });
       expect(verifyIndependently(alg, expected, unhex(s.body.signature))).toBe(true);
     });
   }
@@ -111,12 +153,20 @@ describe('keys: import', () => {
     const pub = secp256k1.getPublicKey(sk, true);
     for (let i = 0; i < 40; i++) {
       const digest = sha256(randomBytes(16));
-      const s = await t.call('POST', '/v1/keys/sig-imported-secp256k1/sign', { token: signer, body: { digest: hex(digest), format: 'recoverable' } });
+      const s = await t.call('POST', '/v1/keys/sig-imported-secp256k1/sign', {
+        token: signer,
+        body: { digest: hex(digest), format: 'recoverable' },
+      });
       expect(s.status).toBe(200);
       const sig = unhex(s.body.signature);
       expect(sig).toHaveLength(65);
-      expect(secp256k1.verify(sig.slice(0, 64), digest, pub, { prehash: false, lowS: true })).toBe(true);
-      const recovered = secp256k1.Signature.fromBytes(sig.slice(0, 64), 'compact').addRecoveryBit(sig[64]!).recoverPublicKey(digest).toBytes(true);
+      expect(secp256k1.verify(sig.slice(0, 64), digest, pub, { prehash: false, lowS: true })).toBe(
+        true,
+      );
+      const recovered = secp256k1.Signature.fromBytes(sig.slice(0, 64), 'compact')
+        .addRecoveryBit(sig[64]!)
+        .recoverPublicKey(digest)
+        .toBytes(true);
       expect(hex(recovered)).toBe(hex(pub));
     }
   });
@@ -124,61 +174,116 @@ describe('keys: import', () => {
   it('imported private keys never reach the database unwrapped', async () => {
     for (const [alg, sk] of Object.entries(secrets)) {
       if (ASYMMETRIC.includes(alg as never)) continue;
-      const r = await t.call('POST', '/v1/keys/import', { body: { name: `raw-${alg}`, algorithm: alg, purpose: purposes[alg], privateKey: hex(sk) } });
+      const r = await t.call('POST', '/v1/keys/import', {
+        body: { name: `raw-${alg}`, algorithm: alg, purpose: purposes[alg], privateKey: hex(sk) },
+      });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     }
     const dump = await storeDump(t);
     for (const [alg, sk] of Object.entries(secrets)) {
-      const needles = [Buffer.from(sk), Buffer.from(Buffer.from(sk).toString('hex')), Buffer.from(Buffer.from(sk).toString('base64'))];
-      for (const n of needles) expect(dump.includes(n), `${alg} private key found in the store`).toBe(false);
+      const needles = [
+        Buffer.from(sk),
+        Buffer.from(Buffer.from(sk).toString('hex')),
+        Buffer.from(Buffer.from(sk).toString('base64')),
+      ];
+      for (const n of needles)
+        expect(dump.includes(n), `${alg} private key found in the store`).toBe(false);
     }
   });
 });
 
 describe('keys: lifecycle', () => {
   it('rotate, patch, destroy a version, destroy the key', async () => {
-    await t.call('POST', '/v1/keys', { body: { name: 'sig-life', algorithm: 'ed25519', purpose: 'signing' } });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'sig-life', algorithm: 'ed25519', purpose: 'signing' },
+    });
     const rotated = await t.call('POST', '/v1/keys/sig-life/rotate');
-    expect(rotated.body.versions.map((v: { state: string }) => v.state)).toEqual(['decrypt-only', 'active']);
+    expect(rotated.body.versions.map((v: { state: string }) => v.state)).toEqual([
+      'decrypt-only',
+      'active',
+    ]);
     const old = rotated.body.versions[0].publicKey;
-    const s = await t.call('POST', '/v1/keys/sig-life/sign', { token: signer, body: { message: b64(MESSAGE) } });
+    const s = await t.call('POST', '/v1/keys/sig-life/sign', {
+      token: signer,
+      body: { message: b64(MESSAGE) },
+    });
     expect(s.body.keyVersion).toBe(2);
     const disabled = await t.call('PATCH', '/v1/keys/sig-life', { body: { enabled: false } });
     expect(disabled.body.enabled).toBe(false);
-    expect((await t.call('POST', '/v1/keys/sig-life/sign', { token: signer, body: { message: b64(MESSAGE) } })).body.error.code).toBe('KEY_DISABLED');
+    expect(
+      (
+        await t.call('POST', '/v1/keys/sig-life/sign', {
+          token: signer,
+          body: { message: b64(MESSAGE) },
+        })
+      ).body.error.code,
+    ).toBe('KEY_DISABLED');
     await t.call('PATCH', '/v1/keys/sig-life', { body: { enabled: true } });
-    const badMin = await t.call('PATCH', '/v1/keys/sig-life', { body: { minDecryptionVersion: 3 } });
+    const badMin = await t.call('PATCH', '/v1/keys/sig-life', {
+      body: { minDecryptionVersion: 3 },
+    });
     expect(badMin.status).toBe(400);
     expect(badMin.body.error.message).toContain('minDecryptionVersion');
     const d1 = await t.call('DELETE', '/v1/keys/sig-life/versions/1');
     expect(d1.body.versions[0]).toMatchObject({ version: 1, state: 'destroyed', publicKey: old });
-    const v1 = await t.call('POST', '/v1/keys/sig-life/verify', { token: signer, body: { message: b64(MESSAGE), signature: s.body.signature, keyVersion: 1 } });
+    const v1 = await t.call('POST', '/v1/keys/sig-life/verify', {
+      token: signer,
+      body: { message: b64(MESSAGE), signature: s.body.signature, keyVersion: 1 },
+    });
     expect(v1.status).toBe(410);
     expect(v1.body.error.code).toBe('KEY_DESTROYED');
     await t.call('DELETE', '/v1/keys/sig-life');
-    const after = await t.call('POST', '/v1/keys/sig-life/sign', { token: signer, body: { message: b64(MESSAGE) } });
+    const after = await t.call('POST', '/v1/keys/sig-life/sign', {
+      token: signer,
+      body: { message: b64(MESSAGE) },
+    });
     expect(after.status).toBe(410);
-    expect((await t.call('GET', '/v1/keys/sig-life')).body.versions.every((v: { state: string }) => v.state === 'destroyed')).toBe(true);
+    expect(
+      (await t.call('GET', '/v1/keys/sig-life')).body.versions.every(
+        (v: { state: string }) => v.state === 'destroyed',
+      ),
+    ).toBe(true);
   });
 
   it('refuses duplicate names, wrong purposes and rotation of validator keys', async () => {
-    expect((await t.call('POST', '/v1/keys', { body: { name: 'sig-dup', algorithm: 'p-256', purpose: 'signing' } })).status).toBe(201);
-    const dup = await t.call('POST', '/v1/keys', { body: { name: 'sig-dup', algorithm: 'p-256', purpose: 'signing' } });
+    expect(
+      (
+        await t.call('POST', '/v1/keys', {
+          body: { name: 'sig-dup', algorithm: 'p-256', purpose: 'signing' },
+        })
+      ).status,
+    ).toBe(201);
+    const dup = await t.call('POST', '/v1/keys', {
+      body: { name: 'sig-dup', algorithm: 'p-256', purpose: 'signing' },
+    });
     expect([dup.status, dup.body.error.code]).toEqual([409, 'ALREADY_EXISTS']);
-    const wrong = await t.call('POST', '/v1/keys', { body: { name: 'x', algorithm: 'aes-256-gcm', purpose: 'signing' } });
+    const wrong = await t.call('POST', '/v1/keys', {
+      body: { name: 'x', algorithm: 'aes-256-gcm', purpose: 'signing' },
+    });
     expect([wrong.status, wrong.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
     expect(wrong.body.error.message).toContain('algorithm');
-    await t.call('POST', '/v1/keys', { body: { name: 'sig-val', algorithm: 'bls12-381', purpose: 'validator' } });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'sig-val', algorithm: 'bls12-381', purpose: 'validator' },
+    });
     const rot = await t.call('POST', '/v1/keys/sig-val/rotate');
     expect([rot.status, rot.body.error.code]).toEqual([422, 'WRONG_PURPOSE']);
-    const sign = await t.call('POST', '/v1/keys/sig-val/sign', { token: signer, body: { message: b64(MESSAGE) } });
+    const sign = await t.call('POST', '/v1/keys/sig-val/sign', {
+      token: signer,
+      body: { message: b64(MESSAGE) },
+    });
     expect([sign.status, sign.body.error.code]).toEqual([422, 'WRONG_PURPOSE']);
   });
 
   it('publishes jwks: true keys', async () => {
-    await t.call('POST', '/v1/keys', { body: { name: 'jwk-ed', algorithm: 'ed25519', purpose: 'signing', jwks: true } });
-    await t.call('POST', '/v1/keys', { body: { name: 'jwk-p256', algorithm: 'p-256', purpose: 'signing', jwks: true } });
-    await t.call('POST', '/v1/keys', { body: { name: 'jwk-ml', algorithm: 'ml-dsa-65', purpose: 'signing', jwks: true } });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'jwk-ed', algorithm: 'ed25519', purpose: 'signing', jwks: true },
+    });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'jwk-p256', algorithm: 'p-256', purpose: 'signing', jwks: true },
+    });
+    await t.call('POST', '/v1/keys', {
+      body: { name: 'jwk-ml', algorithm: 'ml-dsa-65', purpose: 'signing', jwks: true },
+    });
     const jwks = await t.call('GET', '/.well-known/jwks.json', { token: null });
     expect(jwks.status).toBe(200);
     const byKid = Object.fromEntries(jwks.body.keys.map((k: { kid: string }) => [k.kid, k]));

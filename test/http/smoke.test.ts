@@ -18,13 +18,21 @@ describe('smoke', () => {
   });
 
   it('creates a key and signs', async () => {
-    const created = await t.call('POST', '/v1/keys', { body: { name: 'k1', algorithm: 'p-256', purpose: 'signing' } });
+    const created = await t.call('POST', '/v1/keys', {
+      body: { name: 'k1', algorithm: 'p-256', purpose: 'signing' },
+    });
     expect(created.status).toBe(201);
     const token = await principalToken(t, 'svc', 'signing', ['k1']);
-    const s = await t.call('POST', '/v1/keys/k1/sign', { token, body: { message: Buffer.from('hi').toString('base64') } });
+    const s = await t.call('POST', '/v1/keys/k1/sign', {
+      token,
+      body: { message: Buffer.from('hi').toString('base64') },
+    });
     expect(s.status).toBe(200);
     expect(s.body.signature).toMatch(/^0x[0-9a-f]{128}$/);
-    const v = await t.call('POST', '/v1/keys/k1/verify', { token, body: { message: Buffer.from('hi').toString('base64'), signature: s.body.signature } });
+    const v = await t.call('POST', '/v1/keys/k1/verify', {
+      token,
+      body: { message: Buffer.from('hi').toString('base64'), signature: s.body.signature },
+    });
     expect(v.body).toEqual({ valid: true });
     const audit = await t.call('GET', '/v1/audit/verify');
     expect(audit.body.ok).toBe(true);

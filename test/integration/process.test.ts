@@ -23,9 +23,20 @@ describe('KMS process', () => {
     cleanups.push(async () => rmSync(first.dataDir, { recursive: true, force: true }));
     expect((await request(`${first.url}/readyz`, 'GET', null)).status).toBe(200);
     const token = adminTokenOf(first.dataDir);
-    expect((await request(`${first.url}/v1/keys`, 'POST', token, { name: 'p', algorithm: 'ed25519', purpose: 'signing' })).status).toBe(201);
+    expect(
+      (
+        await request(`${first.url}/v1/keys`, 'POST', token, {
+          name: 'p',
+          algorithm: 'ed25519',
+          purpose: 'signing',
+        })
+      ).status,
+    ).toBe(201);
     expect(await first.kill('SIGTERM')).toBe(0);
-    const second = await spawnKms({ dataDir: first.dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    const second = await spawnKms({
+      dataDir: first.dataDir,
+      ...(databaseUrl ? { databaseUrl } : {}),
+    });
     procs.push(second);
     const key = await request(`${second.url}/v1/keys/p`, 'GET', token);
     expect(key.status).toBe(200);

@@ -27,7 +27,11 @@ export interface TestKms {
   readonly dataDir: string;
   readonly dbUrl: string;
   readonly adminToken: string;
-  call<T = any>(method: string, url: string, opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Reply<T>>;
+  call<T = any>(
+    method: string,
+    url: string,
+    opts?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Reply<T>>;
   /** Closes the app; `restart` then builds a new one on the same data dir, database and token. */
   restart(): Promise<TestKms>;
   close(): Promise<void>;
@@ -52,10 +56,22 @@ export async function startKms(opts: StartOptions = {}): Promise<TestKms> {
   let dbUrl = opts.dbUrl ?? '';
   if (store === 'postgres' && !dbUrl) ({ url: dbUrl, drop } = await createPgDatabase());
   const label = opts.tokenLabel ?? 'kms-test';
-  const providers = opts.providers ?? (() => [new Pkcs11Provider({ ...testSoftHsm().token(label).options, name: 'softhsm2' })]);
-  const env = { KMS_DATA_DIR: dataDir, ...(dbUrl ? { DATABASE_URL: dbUrl } : {}), ...(opts.instanceId ? { KMS_INSTANCE_ID: opts.instanceId } : {}), ...opts.env };
+  const providers =
+    opts.providers ??
+    (() => [new Pkcs11Provider({ ...testSoftHsm().token(label).options, name: 'softhsm2' })]);
+  const env = {
+    KMS_DATA_DIR: dataDir,
+    ...(dbUrl ? { DATABASE_URL: dbUrl } : {}),
+    ...(opts.instanceId ? { KMS_INSTANCE_ID: opts.instanceId } : {}),
+    ...opts.env,
+  };
   const config = buildConfig(opts.config ?? {}, env);
-  const appOpts: AppOptions = { providers: providers(), logger: opts.logger ?? pino({ level: 'silent' }), extend: capabilityRoutes, ...(opts.now ? { now: opts.now } : {}) };
+  const appOpts: AppOptions = {
+    providers: providers(),
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    extend: capabilityRoutes,
+    ...(opts.now ? { now: opts.now } : {}),
+  };
   const kms = await buildApp(config, appOpts);
   const adminToken = readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
   let closed = false;
@@ -97,10 +113,16 @@ export async function startKms(opts: StartOptions = {}): Promise<TestKms> {
 }
 
 /** Creates a principal with a token; returns the token. */
-export async function principalToken(t: TestKms, name: string, role: string, scopes: string[] = []): Promise<string> {
+export async function principalToken(
+  t: TestKms,
+  name: string,
+  role: string,
+  scopes: string[] = [],
+): Promise<string> {
   const p = await t.call('POST', '/v1/principals', { body: { name, role, scopes } });
   if (p.status !== 201) throw new Error(`principal ${name}: ${p.status} ${JSON.stringify(p.body)}`);
   const tok = await t.call('POST', `/v1/principals/${name}/tokens`, { body: {} });
-  if (tok.status !== 201) throw new Error(`token ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
+  if (tok.status !== 201)
+    throw new Error(`token ${name}: ${tok.status} ${JSON.stringify(tok.body)}`);
   return tok.body.token as string;
 }

@@ -37,7 +37,13 @@ export async function spawnKms(opts: SpawnOptions = {}): Promise<KmsProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'zoo-kms-proc-'));
   const token = testSoftHsm().token(opts.tokenLabel ?? 'kms-proc');
   const configFile = path.join(dataDir, 'kms.yaml');
-  const config = { kms: { provider: 'softhsm2', softhsm2: { library: token.library, token_label: token.tokenLabel, pin_file: token.pinFile } }, ...opts.config };
+  const config = {
+    kms: {
+      provider: 'softhsm2',
+      softhsm2: { library: token.library, token_label: token.tokenLabel, pin_file: token.pinFile },
+    },
+    ...opts.config,
+  };
   writeFileSync(configFile, stringify(config));
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
@@ -57,7 +63,9 @@ export async function spawnKms(opts: SpawnOptions = {}): Promise<KmsProcess> {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`KMS did not start in 60 s:\n${out}`)), 60_000);
     const check = () => {
@@ -88,15 +96,24 @@ export async function spawnKms(opts: SpawnOptions = {}): Promise<KmsProcess> {
 /** The bootstrap admin token of a data dir (written on first start). */
 export function adminTokenOf(dataDir: string): string {
   const file = path.join(dataDir, 'admin.token');
-  if (!existsSync(file)) throw new Error(`${file} does not exist (only the first instance on an empty store writes it)`);
+  if (!existsSync(file))
+    throw new Error(`${file} does not exist (only the first instance on an empty store writes it)`);
   return readFileSync(file, 'utf8').trim();
 }
 
 /** fetch() with a bearer token and JSON in and out. */
-export async function request(url: string, method: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }> {
+export async function request(
+  url: string,
+  method: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(url, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();

@@ -8,16 +8,20 @@ import pg from 'pg';
 
 export type TestStore = 'sqlite' | 'postgres';
 
-export const PG_ADMIN_URL = process.env.KMS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.KMS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export function testStore(): TestStore {
   const s = process.env.KMS_TEST_STORE ?? 'sqlite';
-  if (s !== 'sqlite' && s !== 'postgres') throw new Error(`KMS_TEST_STORE must be sqlite or postgres, not ${s}`);
+  if (s !== 'sqlite' && s !== 'postgres')
+    throw new Error(`KMS_TEST_STORE must be sqlite or postgres, not ${s}`);
   return s;
 }
 
 /** Creates an empty database; returns its URL and a drop function. */
-export async function createPgDatabase(adminUrl = PG_ADMIN_URL): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createPgDatabase(
+  adminUrl = PG_ADMIN_URL,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `kms_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

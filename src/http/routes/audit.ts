@@ -16,10 +16,20 @@ export async function auditRoutes(app: FastifyInstance, services: Services): Pro
     },
     { additionalProperties: false },
   );
-  r.get('/v1/audit/events', { config: { roles: ['admin'] }, schema: { querystring: Query } }, async (req) =>
-    services.auditQuery.events({ ...req.query, limit: req.query.limit === undefined ? undefined : Number(req.query.limit) }),
+  r.get(
+    '/v1/audit/events',
+    { config: { roles: ['admin'] }, schema: { querystring: Query } },
+    async (req) =>
+      services.auditQuery.events({
+        ...req.query,
+        limit: req.query.limit === undefined ? undefined : Number(req.query.limit),
+      }),
   );
-  r.get('/v1/audit/verify', { config: { roles: ['admin'] } }, async () => services.auditQuery.verify());
-  r.get('/v1/audit/checkpoint-key', { config: { roles: ['admin'] } }, async () => services.auditQuery.checkpointKey());
+  r.get('/v1/audit/verify', { config: { roles: ['admin'] } }, async () =>
+    services.auditQuery.verify(),
+  );
+  r.get('/v1/audit/checkpoint-key', { config: { roles: ['admin'] } }, async () =>
+    services.auditQuery.checkpointKey(),
+  );
   r.get('/v1/providers', { config: { roles: ['admin'] } }, async () => services.providers.status());
 }

@@ -27,7 +27,9 @@ export async function systemRoutes(app: FastifyInstance, services: Services): Pr
 
   const VerifyBody = Type.Object(
     {
-      algorithm: Type.Union(['bls12-381', 'secp256k1', 'p-256', 'ed25519', 'ml-dsa-65'].map((a) => Type.Literal(a))),
+      algorithm: Type.Union(
+        ['bls12-381', 'secp256k1', 'p-256', 'ed25519', 'ml-dsa-65'].map((a) => Type.Literal(a)),
+      ),
       publicKey: Type.Optional(Type.String({ maxLength: 8192 })),
       publicKeys: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 10_000 })),
       message: Type.Optional(Type.String()),
@@ -41,8 +43,11 @@ export async function systemRoutes(app: FastifyInstance, services: Services): Pr
   );
   r.post('/v1/verify', { config: { roles: 'any' }, schema: { body: VerifyBody } }, async (req) => {
     const b = req.body;
-    if ((b.publicKey === undefined) === (b.publicKeys === undefined)) throw invalid('publicKey', 'send exactly one of publicKey or publicKeys');
-    const publicKeys = b.publicKeys ? b.publicKeys.map((k, i) => parseHex(`publicKeys[${i}]`, k)) : [parseHex('publicKey', b.publicKey)];
+    if ((b.publicKey === undefined) === (b.publicKeys === undefined))
+      throw invalid('publicKey', 'send exactly one of publicKey or publicKeys');
+    const publicKeys = b.publicKeys
+      ? b.publicKeys.map((k, i) => parseHex(`publicKeys[${i}]`, k))
+      : [parseHex('publicKey', b.publicKey)];
     const valid = services.signing.verifyStateless({
       algorithm: b.algorithm as 'bls12-381',
       publicKeys,

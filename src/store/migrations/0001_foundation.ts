@@ -37,8 +37,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('provider', 'text', (c) => c.notNull())
     .addColumn('blob', bytes, (c) => c.notNull())
     .addPrimaryKeyConstraint('key_wraps_pk', ['key_id', 'version', 'provider'])
-    .addForeignKeyConstraint('key_wraps_version_fk', ['key_id', 'version'], 'key_versions', ['key_id', 'version'], (c) =>
-      c.onDelete('cascade'),
+    .addForeignKeyConstraint(
+      'key_wraps_version_fk',
+      ['key_id', 'version'],
+      'key_versions',
+      ['key_id', 'version'],
+      (c) => c.onDelete('cascade'),
     )
     .execute();
   await db.schema
@@ -94,7 +98,11 @@ async function createAudit(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('audit_events_pk', ['instance', 'seq'])
     .execute();
   await db.schema.createIndex('audit_events_ts').on('audit_events').columns(['ts']).execute();
-  await db.schema.createIndex('audit_events_key').on('audit_events').columns(['key_name', 'ts']).execute();
+  await db.schema
+    .createIndex('audit_events_key')
+    .on('audit_events')
+    .columns(['key_name', 'ts'])
+    .execute();
   await db.schema
     .createTable('audit_checkpoints')
     .addColumn('instance', 'text', (c) => c.notNull())
