@@ -1,0 +1,99 @@
+/**
+ * Native age identities and recipients from 32-byte seeds (API.md "Replicate"; age v1 and its
+ * ML-KEM-768 + X25519 hybrid, as age-encryption 0.3 implements them). An identity is the seed
+ * bech32-encoded under the HRP `AGE-SECRET-KEY-PQ-` (kind `mlkem768x25519`) or `AGE-SECRET-KEY-`
+ * (kind `x25519`), in upper case. The codec is @scure/base's bech32, the one age-encryption itself
+ * uses, so these strings are exactly what its generateHybridIdentity / generateX25519Identity make
+ * for the same 32 bytes. Recipients come from age-encryption's `identityToRecipient`. No I/O.
+ */
+import { bech32 } from '@scure/base';
+import { Encrypter, armor, identityToRecipient } from 'age-encryption';
+import { invalid } from '../errors.js';
+
+export const AGE_KINDS = ['mlkem768x25519', 'x25519'] as const;
+export type AgeKind = (typeof AGE_KINDS)[number];
+/** The post-quantum hybrid is the default (HIP-0302: `age1pq1` recipients). */
+export const DEFAULT_AGE_KIND: AgeKind = 'mlkem768x25519';
+
+export const AGE_SEED_BYTES = 32;
+const HRP: Readonly<Record<AgeKind, string>> = {
+  mlkem768x25519: 'AGE-SECRET-KEY-PQ-',
+  x25519: 'AGE-SECRET-KEY-',
+};
+/** A hybrid recipient carries the 1,184-byte ML-KEM-768 key and the 32-byte X25519 point. */
+const HYBRID_RECIPIENT_BYTES = 1216;
+
+export function isAgeKind(value: string): value is AgeKind {
+  return (AGE_KINDS as readonly string[]).includes(value);
+}
+
+/** The identity string of a seed: `AGE-SECRET-KEY-PQ-1...` or `AGE-SECRET-KEY-1...`. */
+export function encodeIdentity(kind: AgeKind, seed: Uint8Array): string {
+  if (seed.length !== AGE_SEED_BYTES)
+    throw new Error(`an age identity seed is ${AGE_SEED_BYTES} bytes`);
+  return bech32.encodeFromBytes(HRP[kind], seed).toUpperCase();
+}
+
+/** Parses an identity string back to its kind and seed; throws on anything else. */
+export function decodeIdentity(identity: string): { kind: AgeKind; seed: Uint8Array } {
+  const kind: AgeKind | undefined = identity.startsWith('AGE-SECRET-KEY-PQ-1')
+    ? 'mlkem768x25519'
+    : identity.startsWith('AGE-SECRET-KEY-1')
+      ? 'x25519'
+      : undefined;
+  if (!kind) throw new Error('not a native age identity');
+  const { prefix, bytes } = bech32.decodeToBytes(identity);
+  if (prefix.toUpperCase() !== HRP[kind] || bytes.length !== AGE_SEED_BYTES)
+    throw new Error('not a native age identity');
+  return { kind, seed: bytes };
+}
+
+/** The recipient (`age1pq1...` or `age1...`) of the identity made from `seed`. */
+export function recipientOf(kind: AgeKind, seed: Uint8Array): Promise<string> {
+  return identityToRecipient(encodeIdentity(kind, seed));
+}
+
+/** The kind of a native recipient string (lower case, valid checksum and length), or 400 naming `field`. */
+export function recipientKind(field: string, recipient: string): AgeKind {
+  const kind = recipient === recipient.toLowerCase() ? decodeRecipient(recipient) : undefined;
+  if (!kind) throw invalid(field, 'must be an age recipient (age1pq1... or age1...)');
+  return kind;
+}
+
+function decodeRecipient(recipient: string): AgeKind | undefined {
+  try {
+    if (recipient.startsWith('age1pq1')) {
+      // age-encryption's own limit-free decode: hybrid recipients exceed bech32's 90 characters.
+      const { prefix, words } = bech32.decode(recipient, false);
+      return prefix === 'age1pq' && bech32.fromWords(words).length === HYBRID_RECIPIENT_BYTES
+        ? 'mlkem768x25519'
+        : undefined;
+    }
+    const { prefix, bytes } = bech32.decodeToBytes(recipient);
+    return prefix === 'age' && bytes.length === 32 ? 'x25519' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Encrypts `plaintext` to one recipient as an ASCII-armored age file. A recipient that parses but
+ * cannot be encrypted to (a low-order X25519 point, an ML-KEM key failing the FIPS 203 modulus
+ * check) is the caller's mistake: 400 naming `field`.
+ */
+export async function encryptArmored(
+  field: string,
+  recipient: string,
+  plaintext: Uint8Array,
+): Promise<string> {
+  recipientKind(field, recipient);
+  const e = new Encrypter();
+  e.addRecipient(recipient);
+  let file: Uint8Array;
+  try {
+    file = await e.encrypt(plaintext);
+  } catch {
+    throw invalid(field, 'is not an age recipient that can be encrypted to');
+  }
+  return armor.encode(file);
+}

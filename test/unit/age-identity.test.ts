@@ -1,0 +1,189 @@
+/**
+ * age identities from seeds: the C2SP CCTV age vectors (../shared/vectors/cctv-age) that name an
+ * X25519 or hybrid identity and must decrypt: our parsing, re-encoding and recipient derivation
+ * agree with age-encryption on every one; plus round-trip properties and the recipient checks.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import {
+  Decrypter,
+  Encrypter,
+  armor,
+  generateHybridIdentity,
+  generateX25519Identity,
+  identityToRecipient,
+} from 'age-encryption';
+import { bech32 } from '@scure/base';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeIdentity,
+  encodeIdentity,
+  encryptArmored,
+  recipientKind,
+  recipientOf,
+  type AgeKind,
+} from '../../src/crypto/age-identity.js';
+import { isKmsError } from '../../src/errors.js';
+import { vectorsDir } from '../crypto/vectors.js';
+
+interface Vector {
+  readonly name: string;
+  readonly headers: Map<string, string[]>;
+  readonly file: Uint8Array;
+}
+
+/** CCTV format: `key: value` lines, a blank line, then the (maybe zlib-compressed) age file. */
+function readVector(dir: string, name: string): Vector {
+  const raw = readFileSync(join(dir, name));
+  const end = raw.indexOf('\n\n');
+  const headers = new Map<string, string[]>();
+  for (const line of raw.subarray(0, end).toString('utf8').split('\n')) {
+    const at = line.indexOf(': ');
+    headers.set(line.slice(0, at), [...(headers.get(line.slice(0, at)) ?? []), line.slice(at + 2)]);
+  }
+  return { name, headers, file: raw.subarray(end + 2) };
+}
+
+/** The binary age file of a vector (decompressed, de-armored). */
+function ageFile(v: Vector): Uint8Array {
+  let file = v.file;
+  if (v.headers.get('compressed')?.[0] === 'zlib') file = inflateSync(file);
+  if (v.headers.get('armored')?.[0] === 'yes')
+    file = armor.decode(Buffer.from(file).toString('utf8'));
+  return file;
+}
+
+const dir = join(vectorsDir, 'cctv-age', 'testdata');
+const vectors = readdirSync(dir)
+  .sort()
+  .map((n) => readVector(dir, n))
+  .filter(
+    (v) =>
+      v.headers.get('expect')?.[0] === 'success' &&
+      (v.headers.get('identity') ?? []).some((i) => /^AGE-SECRET-KEY-(PQ-)?1/.test(i)),
+  );
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('CCTV age vectors', () => {
+  it('has X25519 and hybrid success vectors to check', () => {
+    const kinds = vectors.flatMap((v) =>
+      v.headers.get('identity')!.map((i) => decodeIdentity(i).kind),
+    );
+    expect(kinds.filter((k) => k === 'x25519').length).toBeGreaterThanOrEqual(15);
+    expect(kinds.filter((k) => k === 'mlkem768x25519').length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(vectors.map((v) => [v.name, v] as const))(
+    '%s: re-encoded identity decrypts, recipient matches',
+    async (_name, v) => {
+      const decrypter = new Decrypter();
+      for (const identity of v.headers.get('identity')!) {
+        const { kind, seed } = decodeIdentity(identity);
+        expect(kind).toBe(identity.startsWith('AGE-SECRET-KEY-PQ-1') ? 'mlkem768x25519' : 'x25519');
+        expect(encodeIdentity(kind, seed)).toBe(identity);
+        expect(await recipientOf(kind, seed)).toBe(await identityToRecipient(identity));
+        decrypter.addIdentity(encodeIdentity(kind, seed));
+      }
+      expect(sha256(await decrypter.decrypt(ageFile(v)))).toBe(v.headers.get('payload')![0]);
+    },
+  );
+
+  it.each(vectors.map((v) => [v.name, v] as const))(
+    '%s: a file to our recipient decrypts with the vector identity',
+    async (_name, v) => {
+      const identity = v.headers.get('identity')![0]!;
+      const { kind, seed } = decodeIdentity(identity);
+      const e = new Encrypter();
+      e.addRecipient(await recipientOf(kind, seed));
+      const d = new Decrypter();
+      d.addIdentity(identity);
+      expect(await d.decrypt(await e.encrypt('restore me'), 'text')).toBe('restore me');
+    },
+  );
+});
+
+describe('identity encoding', () => {
+  const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
+  const kind = fc.constantFrom<AgeKind>('mlkem768x25519', 'x25519');
+
+  it('round-trips every seed, upper case, with the HRP of its kind', () => {
+    fc.assert(
+      fc.property(kind, seed, (k, s) => {
+        const id = encodeIdentity(k, s);
+        expect(id).toMatch(
+          k === 'x25519' ? /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/ : /^AGE-SECRET-KEY-PQ-1[0-9A-Z]{58}$/,
+        );
+        const back = decodeIdentity(id);
+        expect(back.kind).toBe(k);
+        expect(Buffer.from(back.seed).equals(Buffer.from(s))).toBe(true);
+      }),
+    );
+  });
+
+  it('agrees with the identities age-encryption generates', async () => {
+    for (const id of [await generateHybridIdentity(), await generateX25519Identity()]) {
+      const { kind, seed } = decodeIdentity(id);
+      expect(encodeIdentity(kind, seed)).toBe(id);
+    }
+  });
+
+  it('refuses what is not a native identity of 32 bytes', () => {
+    const good = encodeIdentity('x25519', new Uint8Array(32).fill(1));
+    const short = bech32.encodeFromBytes('AGE-SECRET-KEY-', new Uint8Array(31)).toUpperCase();
+    const flipped = good.slice(0, -1) + (good.endsWith('Q') ? 'P' : 'Q');
+    for (const bad of [good.toLowerCase(), short, flipped, 'AGE-PLUGIN-X-1QQQQ', ''])
+      expect(() => decodeIdentity(bad), bad).toThrow();
+    expect(() => encodeIdentity('x25519', new Uint8Array(31))).toThrow(/32 bytes/);
+  });
+});
+
+describe('recipients', () => {
+  it('accepts hybrid and X25519 recipients and names the field otherwise', async () => {
+    const pq = await identityToRecipient(await generateHybridIdentity());
+    const x = await identityToRecipient(await generateX25519Identity());
+    expect(recipientKind('wrapTo', pq)).toBe('mlkem768x25519');
+    expect(recipientKind('wrapTo', x)).toBe('x25519');
+    const tag = bech32.encodeFromBytes('age1tag', new Uint8Array(33));
+    const bad = [
+      x.toUpperCase(),
+      x.slice(0, -1) + (x.endsWith('q') ? 'p' : 'q'),
+      pq.slice(0, 500),
+      tag,
+      'age1',
+      '',
+      await generateX25519Identity(),
+    ];
+    for (const b of bad) {
+      let err: unknown;
+      try {
+        recipientKind('wrapTo', b);
+      } catch (e) {
+        err = e;
+      }
+      expect(isKmsError(err) && err.status === 400 && err.message.startsWith('wrapTo '), b).toBe(
+        true,
+      );
+    }
+  });
+
+  it('encrypts an armored file to a recipient, and refuses a low-order X25519 point with 400', async () => {
+    const id = await generateHybridIdentity();
+    const armored = await encryptArmored(
+      'wrapTo',
+      await identityToRecipient(id),
+      new TextEncoder().encode('secret'),
+    );
+    expect(armored.startsWith('-----BEGIN AGE ENCRYPTED FILE-----\n')).toBe(true);
+    const d = new Decrypter();
+    d.addIdentity(id);
+    expect(await d.decrypt(armor.decode(armored), 'text')).toBe('secret');
+    const lowOrder = bech32.encodeFromBytes('age', new Uint8Array(32));
+    await expect(encryptArmored('wrapTo', lowOrder, new Uint8Array(1))).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/^wrapTo /),
+    });
+  });
+});
