@@ -1,0 +1,238 @@
+/**
+ * Validator double-sign state (ARCHITECTURE.md "Signing rules"): one watermark row per (BLS public
+ * key, chain), the signed blocks, and a signature counter per public key. Queries only; the rule
+ * lives in services/validator/rule.ts.
+ *
+ * The watermark row is the lock: on PostgreSQL `SELECT ... FOR UPDATE` inside the signing
+ * transaction serialises every instance on it until COMMIT (a missing row is first inserted with
+ * `ON CONFLICT DO NOTHING`, which waits for a concurrent inserter, so there is always one row to
+ * lock). SQLite has a single writer connection, which serialises by itself.
+ */
+import type { Kysely } from 'kysely';
+import type { Engine } from './columns.js';
+import { fromU64Column, u64Column } from './columns.js';
+import type { Trx } from './writer.js';
+import type { Database } from './schema.js';
+
+export interface ValidatorWatermarksTable {
+  public_key: Buffer;
+  /** u64Column (20-digit zero-padded decimal), as `height`. */
+  chain_id: string;
+  /** Null in a row made only to be locked: nothing signed or imported yet. */
+  height: string | null;
+  round: number | null;
+  /** Null when the block at (height, round) is unknown (imported without its root). */
+  signing_root: Buffer | null;
+  block_hash: Buffer | null;
+  /** The signature released for (height, round): an identical repeat gets it back. */
+  signature: Buffer | null;
+  counter: number | null;
+  updated_at: number;
+}
+
+export interface SignedBlocksTable {
+  public_key: Buffer;
+  chain_id: string;
+  height: string;
+  round: number;
+  block_hash: Buffer;
+  signing_root: Buffer;
+  signature: Buffer;
+  counter: number;
+  key_name: string;
+  signed_at: number;
+}
+
+export interface ValidatorCountersTable {
+  public_key: Buffer;
+  counter: number;
+}
+
+export interface ValidatorTables {
+  validator_watermarks: ValidatorWatermarksTable;
+  signed_blocks: SignedBlocksTable;
+  validator_counters: ValidatorCountersTable;
+}
+
+type Db = Kysely<Database> | Trx;
+
+/** (height, round) and the root of the block signed there (null: unknown), as the rule takes it. */
+export interface Watermark {
+  readonly height: bigint;
+  readonly round: number;
+  readonly signingRoot: Uint8Array | null;
+}
+
+export interface StoredWatermark extends Watermark {
+  readonly blockHash: Uint8Array | null;
+  readonly signature: Uint8Array | null;
+  readonly counter: number | null;
+}
+
+export interface SignedBlock {
+  readonly publicKey: Uint8Array;
+  readonly chainId: bigint;
+  readonly height: bigint;
+  readonly round: number;
+  readonly blockHash: Uint8Array;
+  readonly signingRoot: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly keyName: string;
+  readonly at: number;
+}
+
+const COLUMNS = ['height', 'round', 'signing_root', 'block_hash', 'signature', 'counter'] as const;
+
+function toStored(
+  row: Pick<ValidatorWatermarksTable, (typeof COLUMNS)[number]> | undefined,
+): StoredWatermark | null {
+  if (!row || row.height === null || row.round === null) return null;
+  return {
+    height: fromU64Column(row.height),
+    round: Number(row.round),
+    signingRoot: row.signing_root,
+    blockHash: row.block_hash,
+    signature: row.signature,
+    counter: row.counter === null ? null : Number(row.counter),
+  };
+}
+
+function selectLocked(trx: Trx, engine: Engine, publicKey: Buffer, chain: string) {
+  const q = trx
+    .selectFrom('validator_watermarks')
+    .select(COLUMNS)
+    .where('public_key', '=', publicKey)
+    .where('chain_id', '=', chain);
+  return (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+}
+
+/**
+ * Locks the (public key, chain) row for the rest of the transaction and returns its watermark
+ * (null: nothing signed yet). One indexed statement when the row exists, three the first time.
+ */
+export async function lockWatermark(
+  trx: Trx,
+  engine: Engine,
+  publicKey: Uint8Array,
+  chainId: bigint,
+  now: number,
+): Promise<StoredWatermark | null> {
+  const pk = Buffer.from(publicKey);
+  const chain = u64Column(chainId);
+  const row = await selectLocked(trx, engine, pk, chain);
+  if (row) return toStored(row);
+  await trx
+    .insertInto('validator_watermarks')
+    .values({
+      public_key: pk,
+      chain_id: chain,
+      height: null,
+      round: null,
+      signing_root: null,
+      block_hash: null,
+      signature: null,
+      counter: null,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['public_key', 'chain_id']).doNothing())
+    .execute();
+  return toStored(await selectLocked(trx, engine, pk, chain));
+}
+
+/** Persists a new signature: counter + 1, the watermark, and the signed block. Returns the counter. */
+export async function recordBlock(trx: Trx, b: SignedBlock): Promise<number> {
+  const pk = Buffer.from(b.publicKey);
+  const chain = u64Column(b.chainId);
+  const { counter } = await trx
+    .insertInto('validator_counters')
+    .values({ public_key: pk, counter: 1 })
+    .onConflict((oc) =>
+      oc
+        .column('public_key')
+        .doUpdateSet((eb) => ({ counter: eb('validator_counters.counter', '+', 1) })),
+    )
+    .returning('counter')
+    .executeTakeFirstOrThrow();
+  const block = {
+    height: u64Column(b.height),
+    round: b.round,
+    block_hash: Buffer.from(b.blockHash),
+    signing_root: Buffer.from(b.signingRoot),
+    signature: Buffer.from(b.signature),
+    counter: Number(counter),
+  };
+  await trx
+    .updateTable('validator_watermarks')
+    .set({ ...block, updated_at: b.at })
+    .where('public_key', '=', pk)
+    .where('chain_id', '=', chain)
+    .execute();
+  await trx
+    .insertInto('signed_blocks')
+    .values({ public_key: pk, chain_id: chain, ...block, key_name: b.keyName, signed_at: b.at })
+    .execute();
+  return Number(counter);
+}
+
+/** Sets a watermark from an interchange file: the block, its signature and counter are unknown. */
+export async function setImported(
+  trx: Trx,
+  publicKey: Uint8Array,
+  chainId: bigint,
+  w: Watermark,
+  now: number,
+): Promise<void> {
+  await trx
+    .updateTable('validator_watermarks')
+    .set({
+      height: u64Column(w.height),
+      round: w.round,
+      signing_root: w.signingRoot === null ? null : Buffer.from(w.signingRoot),
+      block_hash: null,
+      signature: null,
+      counter: null,
+      updated_at: now,
+    })
+    .where('public_key', '=', Buffer.from(publicKey))
+    .where('chain_id', '=', u64Column(chainId))
+    .execute();
+}
+
+export async function readWatermark(
+  db: Db,
+  publicKey: Uint8Array,
+  chainId: bigint,
+): Promise<StoredWatermark | null> {
+  const row = await db
+    .selectFrom('validator_watermarks')
+    .select(COLUMNS)
+    .where('public_key', '=', Buffer.from(publicKey))
+    .where('chain_id', '=', u64Column(chainId))
+    .executeTakeFirst();
+  return toStored(row);
+}
+
+/** Signatures issued by this public key so far (0 before the first). */
+export async function readCounter(db: Db, publicKey: Uint8Array): Promise<number> {
+  const row = await db
+    .selectFrom('validator_counters')
+    .select('counter')
+    .where('public_key', '=', Buffer.from(publicKey))
+    .executeTakeFirst();
+  return row ? Number(row.counter) : 0;
+}
+
+/** Every watermark of one chain, by public key. */
+export async function listWatermarks(
+  db: Db,
+  chainId: bigint,
+): Promise<{ publicKey: Uint8Array; watermark: StoredWatermark }[]> {
+  const rows = await db
+    .selectFrom('validator_watermarks')
+    .select(['public_key', ...COLUMNS])
+    .where('chain_id', '=', u64Column(chainId))
+    .where('height', 'is not', null)
+    .orderBy('public_key')
+    .execute();
+  return rows.map((r) => ({ publicKey: r.public_key, watermark: toStored(r)! }));
+}
