@@ -12,6 +12,7 @@ const storeSuites = [
 export default defineConfig({
   test: {
     pool: 'forks',
+    setupFiles: ['test/support/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],

@@ -4,9 +4,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { createBlsEngine } from '../../src/crypto/bls/engine.js';
-import { loadBlsAddon } from '../../src/crypto/bls/native.js';
-import { resolveDst } from '../../src/crypto/bls/tags.js';
+import { createBlsEngine } from '../src/crypto/bls/engine.js';
+import { loadBlsAddon } from '../src/crypto/bls/native.js';
+import { resolveDst } from '../src/crypto/bls/tags.js';
 
 const N = 4000;
 const IN_FLIGHT = 256;
