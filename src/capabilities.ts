@@ -4,7 +4,8 @@
  */
 import type { Services } from './app.js';
 import type { RouteModule } from './http/server.js';
+import { validatorRoutes } from './http/routes/validators.js';
 
-export async function capabilityRoutes(_services: Services): Promise<RouteModule[]> {
-  return [];
+export async function capabilityRoutes(services: Services): Promise<RouteModule[]> {
+  return [validatorRoutes(services)];
 }
