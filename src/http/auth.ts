@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KmsError } from '../errors.js';
 import type { AuthService, Principal, Role } from '../services/auth.js';
+import type { RateLimiter } from '../services/rate-limit.js';
 import type { Caller } from '../services/context.js';
 
 export type RouteRoles = readonly Role[] | 'any' | 'public';
@@ -34,6 +35,7 @@ export function registerAuth(
     const principal = await identify(req, auth, opts.clientCerts);
     if (!principal) throw new KmsError('UNAUTHENTICATED');
     req.principal = principal;
+    opts.perPrincipal?.consume(`principal:${principal.name}`, `principal ${principal.name}`);
     if (roles !== 'any' && principal.role !== 'admin' && !roles.includes(principal.role)) {
       throw new KmsError(
         'FORBIDDEN',

@@ -10,10 +10,12 @@ import type { Config } from '../config/config.js';
 import type { Services } from '../app.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerAuth } from './auth.js';
+import { RateLimiter } from '../services/rate-limit.js';
 import { systemRoutes } from './routes/system.js';
 import { keyRoutes } from './routes/keys.js';
 import { principalRoutes } from './routes/principals.js';
 import { auditRoutes } from './routes/audit.js';
+import { registerOpenApi } from './openapi.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -59,7 +61,12 @@ export async function createHttpServer(
     void reply.header('x-request-id', req.id);
   });
   services.metrics.instrument(app);
-  registerAuth(app, services.auth, { clientCerts: tls?.requireClientCert ?? false });
+  registerAuth(app, services.auth, {
+    clientCerts: tls?.requireClientCert ?? false,
+    perPrincipal: new RateLimiter({ rate: config.auth.rateLimitPerPrincipal }),
+  });
+  // Before the routes: @fastify/swagger collects them as they are added.
+  await registerOpenApi(app);
   for (const routes of [systemRoutes, principalRoutes, keyRoutes, auditRoutes, ...extraRoutes])
     await routes(app, services);
   return app;
