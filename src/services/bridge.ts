@@ -7,7 +7,7 @@
  * that commit. A speculative signature whose nonce claim fails is discarded, never returned.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { KmsError, isKmsError } from '../errors.js';
+import { KmsError } from '../errors.js';
 import { audited } from '../audit/log.js';
 import type { AuditFields } from '../audit/event.js';
 import { resolveTag, tagBytes } from '../crypto/bls/tags.js';
@@ -151,11 +151,11 @@ export class BridgeService {
       .catch((e: unknown) => this.fail(fields, e));
   }
 
-  private async fail(fields: AuditFields, error: unknown): Promise<never> {
-    await audited(this.deps.audit, this.deps.writer, fields, async () => {
+  /** Records `error` as this operation's one audit event (a refusal, or an error) and rethrows it. */
+  private fail(fields: AuditFields, error: unknown): Promise<never> {
+    return audited(this.deps.audit, this.deps.writer, fields, async () => {
       throw error;
     });
-    throw isKmsError(error) ? error : new KmsError('INTERNAL');
   }
 }
 

@@ -2,8 +2,6 @@
  * LP-401 bridge messages: `messageHash` recomputed independently (@noble/hashes, and values pinned
  * from Python's hashlib), the field parsers, and a table test of the chain and time rules.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isKmsError, type KmsError } from '../../src/errors.js';
@@ -15,26 +13,17 @@ import {
   type BridgeMessage,
   type BridgeRules,
 } from '../../src/services/bridge-message.js';
+import { expectedHash } from '../support/bridge.js';
 
-function u64(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  for (let i = 7, x = v; i >= 0; i--, x >>= 8n) out[i] = Number(x & 0xffn);
-  return out;
-}
-
-/** API.md "Bridge", written out again without the code under test. */
-function nobleHash(m: BridgeMessage): Uint8Array {
-  return sha256(
-    concatBytes(
-      utf8ToBytes('zoo-kms/bridge/lp-401/v1'),
-      u64(m.sourceChainId),
-      u64(m.targetChainId),
-      u64(m.nonce),
-      u64(m.timestamp),
-      sha256(m.payload),
-    ),
-  );
-}
+/** API.md "Bridge", written out again without the code under test (test/support/bridge.ts). */
+const nobleHash = (m: BridgeMessage): Uint8Array =>
+  expectedHash({
+    sourceChainId: String(m.sourceChainId),
+    targetChainId: String(m.targetChainId),
+    nonce: String(m.nonce),
+    timestamp: String(m.timestamp),
+    payload: '0x' + Buffer.from(m.payload).toString('hex'),
+  });
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const msg = (o: Partial<BridgeMessage> = {}): BridgeMessage => ({
