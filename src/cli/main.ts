@@ -6,8 +6,9 @@ import { parseArgs } from './args.js';
 import { CliError, EXIT, clientOptions } from './client.js';
 import { UsageError, type Command } from './command.js';
 import { commands as replicate } from './commands/replicate.js';
+import { commands as key } from './commands/key.js';
 
-const COMMANDS: Record<string, Command> = { ...replicate };
+const COMMANDS: Record<string, Command> = { ...key, ...replicate };
 
 function usage(): string {
   return [
