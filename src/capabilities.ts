@@ -5,12 +5,14 @@
 import type { Services } from './app.js';
 import type { RouteModule } from './http/server.js';
 import { validatorRoutes } from './http/routes/validators.js';
+import { envelopeRoutes } from './http/routes/envelope.js';
 import { bridgeRoutes } from './http/routes/bridge.js';
 import { BridgeService } from './services/bridge.js';
 
 export async function capabilityRoutes(services: Services): Promise<RouteModule[]> {
   return [
     validatorRoutes(services),
+    envelopeRoutes,
     bridgeRoutes(new BridgeService(services.deps, services.keys)),
   ];
 }
