@@ -24,11 +24,13 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/=]{1,512})$/;
 
-export function registerAuth(
-  app: FastifyInstance,
-  auth: AuthService,
-  opts: { clientCerts: boolean },
-): void {
+export interface AuthOptions {
+  readonly clientCerts: boolean;
+  /** `auth.rate_limit.per_principal` (per instance): 429 RATE_LIMITED with retry-after. */
+  readonly perPrincipal?: RateLimiter;
+}
+
+export function registerAuth(app: FastifyInstance, auth: AuthService, opts: AuthOptions): void {
   app.addHook('preHandler', async (req) => {
     const roles = req.routeOptions.config.roles ?? 'public';
     if (roles === 'public') return;

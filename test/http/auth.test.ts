@@ -31,7 +31,7 @@ describe('authentication', () => {
       { authorization: 'Basic abc' },
       { authorization: 'Bearer zkms_unknown' },
       { authorization: 'Bearer ' },
-    ]) {
+    ] as Record<string, string>[]) {
       const r = await t.call('GET', '/v1/keys', { token: null, headers });
       expect(r.status).toBe(401);
       expect(r.body.error).toMatchObject({ code: 'UNAUTHENTICATED' });
