@@ -24,6 +24,23 @@ const Ciphertext = Type.String({
   description: 'an envelope ciphertext (base64, docs/envelope.md)',
 });
 
+const KeyVersion = Type.Integer({ minimum: 1, description: 'the key version used' });
+const Base64 = (description: string) => Type.String({ description });
+const Sealed = Type.Object({ ciphertext: Ciphertext, keyVersion: KeyVersion });
+const Opened = Type.Object({ plaintext: Base64('the plaintext, base64') });
+const DataKey = Type.Object({
+  ciphertext: Ciphertext,
+  keyVersion: KeyVersion,
+  plaintext: Type.Optional(Base64('the data key, base64; absent with plaintext: false')),
+});
+const Derived = Type.Object({
+  key: Type.Optional(Base64('the derived key, base64 (without wrapTo)')),
+  wrapped: Type.Optional(
+    Type.String({ description: 'with wrapTo: an ASCII-armored age file of the raw key bytes' }),
+  ),
+  keyVersion: KeyVersion,
+});
+
 const EncryptBody = Type.Object(
   {
     plaintext: Type.String({ description: 'base64, up to 1 MiB decoded' }),
@@ -79,7 +96,7 @@ export const envelopeRoutes: RouteModule = async (app: FastifyInstance, services
 
   r.post(
     '/v1/keys/:name/encrypt',
-    { config: roles, schema: { params: NameParams, body: EncryptBody } },
+    { config: roles, schema: { params: NameParams, body: EncryptBody, response: { 200: Sealed } } },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.encrypt');
       const plaintext = parseBase64('plaintext', req.body.plaintext);
@@ -93,7 +110,7 @@ export const envelopeRoutes: RouteModule = async (app: FastifyInstance, services
 
   r.post(
     '/v1/keys/:name/decrypt',
-    { config: roles, schema: { params: NameParams, body: DecryptBody } },
+    { config: roles, schema: { params: NameParams, body: DecryptBody, response: { 200: Opened } } },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.decrypt');
       const { plaintext } = await envelope.decrypt(
@@ -108,7 +125,7 @@ export const envelopeRoutes: RouteModule = async (app: FastifyInstance, services
 
   r.post(
     '/v1/keys/:name/rewrap',
-    { config: roles, schema: { params: NameParams, body: DecryptBody } },
+    { config: roles, schema: { params: NameParams, body: DecryptBody, response: { 200: Sealed } } },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.rewrap');
       return envelope.rewrap(callerOf(req), req.params.name, req.body.ciphertext, req.body.context);
@@ -117,7 +134,10 @@ export const envelopeRoutes: RouteModule = async (app: FastifyInstance, services
 
   r.post(
     '/v1/keys/:name/datakey',
-    { config: roles, schema: { params: NameParams, body: DatakeyBody } },
+    {
+      config: roles,
+      schema: { params: NameParams, body: DatakeyBody, response: { 200: DataKey } },
+    },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.datakey');
       const out = await envelope.datakey(callerOf(req), req.params.name, req.body);
@@ -131,7 +151,7 @@ export const envelopeRoutes: RouteModule = async (app: FastifyInstance, services
 
   r.post(
     '/v1/keys/:name/derive',
-    { config: roles, schema: { params: NameParams, body: DeriveBody } },
+    { config: roles, schema: { params: NameParams, body: DeriveBody, response: { 200: Derived } } },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.derive');
       const out = await envelope.derive(callerOf(req), req.params.name, req.body);
