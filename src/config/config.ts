@@ -34,7 +34,7 @@ export interface ProviderConfig {
 export interface ChainProfile {
   readonly id: bigint;
   readonly name: string;
-  /** Tag name (`SIG_NUL`, `SIG_POP`, `POP_PROVE`) or a full DST string. */
+  /** The full hash-to-curve DST (config accepts the names SIG_NUL, SIG_POP, POP_PROVE). */
   readonly signatureTag: string;
   readonly popTag: string;
 }

@@ -10,6 +10,7 @@ import { Value } from 'typebox/value';
 import { ConfigFileSchema, PKCS11_TYPES, type ConfigFile, type ProviderType } from './schema.js';
 import { ConfigError, type ChainProfile, type Config, type ProviderConfig } from './config.js';
 import { durationMs, ratePerSecond, sizeBytes } from './units.js';
+import { BLS_TAGS, resolveTag } from '../crypto/bls/tags.js';
 import { buildProviders } from './providers.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -145,9 +146,9 @@ function storeUrl(url: string): string {
 }
 
 const DEFAULT_CHAINS: ChainProfile[] = [
-  { id: 122n, name: 'zoo', signatureTag: 'SIG_NUL', popTag: 'POP_PROVE' },
-  { id: 120n, name: 'lux', signatureTag: 'SIG_NUL', popTag: 'POP_PROVE' },
-  { id: 121n, name: 'hanzo', signatureTag: 'SIG_NUL', popTag: 'POP_PROVE' },
+  { id: 122n, name: 'zoo', signatureTag: BLS_TAGS.SIG_NUL, popTag: BLS_TAGS.POP_PROVE },
+  { id: 120n, name: 'lux', signatureTag: BLS_TAGS.SIG_NUL, popTag: BLS_TAGS.POP_PROVE },
+  { id: 121n, name: 'hanzo', signatureTag: BLS_TAGS.SIG_NUL, popTag: BLS_TAGS.POP_PROVE },
 ];
 
 function chains(list: ConfigFile['chains']): ChainProfile[] {
@@ -160,10 +161,21 @@ function chains(list: ConfigFile['chains']): ChainProfile[] {
     return {
       id,
       name: c.name,
-      signatureTag: c.signature_tag ?? 'SIG_NUL',
-      popTag: c.pop_tag ?? 'POP_PROVE',
+      signatureTag: tag(c.signature_tag ?? 'SIG_NUL', `chains.${i}.signature_tag`),
+      popTag: tag(c.pop_tag ?? 'POP_PROVE', `chains.${i}.pop_tag`),
     };
   });
+}
+
+/** A BLS tag name or full DST (crypto/bls/tags.ts), refused at start by its config path. */
+function tag(value: string, at: string): string {
+  try {
+    return resolveTag(value, at);
+  } catch {
+    throw new ConfigError(
+      `config: ${at} must be SIG_NUL, SIG_POP, POP_PROVE or one of their full tags (got ${value})`,
+    );
+  }
 }
 
 export function isPkcs11(type: ProviderType): boolean {

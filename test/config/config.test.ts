@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/config.js';
+import { BLS_TAGS } from '../../src/crypto/bls/tags.js';
 
 describe('config', () => {
   it('has embedded defaults', () => {
@@ -25,9 +26,9 @@ describe('config', () => {
       }),
     ]);
     expect(c.chains.map((ch) => [ch.id, ch.name, ch.signatureTag, ch.popTag])).toEqual([
-      [122n, 'zoo', 'SIG_NUL', 'POP_PROVE'],
-      [120n, 'lux', 'SIG_NUL', 'POP_PROVE'],
-      [121n, 'hanzo', 'SIG_NUL', 'POP_PROVE'],
+      [122n, 'zoo', BLS_TAGS.SIG_NUL, BLS_TAGS.POP_PROVE],
+      [120n, 'lux', BLS_TAGS.SIG_NUL, BLS_TAGS.POP_PROVE],
+      [121n, 'hanzo', BLS_TAGS.SIG_NUL, BLS_TAGS.POP_PROVE],
     ]);
     expect(c.bridge).toEqual({
       chainId: 122n,
