@@ -8,11 +8,14 @@ import { validatorRoutes } from './http/routes/validators.js';
 import { envelopeRoutes } from './http/routes/envelope.js';
 import { bridgeRoutes } from './http/routes/bridge.js';
 import { BridgeService } from './services/bridge.js';
+import { experienceRoutes } from './http/routes/experience.js';
+import { ExperienceService } from './services/experience/service.js';
 
 export async function capabilityRoutes(services: Services): Promise<RouteModule[]> {
   return [
     validatorRoutes(services),
     envelopeRoutes,
     bridgeRoutes(new BridgeService(services.deps, services.keys)),
+    experienceRoutes(new ExperienceService(services.deps, services.keys)),
   ];
 }
