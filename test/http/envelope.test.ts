@@ -85,6 +85,21 @@ describe('encrypt and decrypt', () => {
     expect(p.cachedKeyCount).toBe(before + 1);
   });
 
+  it('200 concurrent round trips on a fresh key', async () => {
+    const body = { name: 'rot-concurrent', algorithm: 'aes-256-gcm', purpose: 'encryption' };
+    expect((await t.call('POST', '/v1/keys', { body })).status).toBe(201);
+    const plaintexts = Array.from({ length: 200 }, () => randomBytes(64));
+    const sealed = await Promise.all(
+      plaintexts.map((p) => encrypt(body.name, { plaintext: b64(p) })),
+    );
+    const opened = await Promise.all(
+      sealed.map((r) => decrypt(body.name, { ciphertext: r.body.ciphertext })),
+    );
+    opened.forEach((r, i) =>
+      expect(Buffer.from(r.body.plaintext, 'base64').equals(plaintexts[i]!)).toBe(true),
+    );
+  });
+
   it('refuses a plaintext over 1 MiB with a 400 naming plaintext', async () => {
     const r = await encrypt('ek', { plaintext: b64(randomBytes(1024 * 1024 + 1)) });
     expect(r.status).toBe(400);
