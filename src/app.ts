@@ -47,6 +47,7 @@ export interface Services {
   /** "device" or "software, wrapped by the device" (ARCHITECTURE.md item 3). */
   protection(key: KeyRecord): string;
   auditAdmin(req: FastifyRequest, action: string, details: Record<string, string>): Promise<void>;
+  auditEarlyRefusal(req: FastifyRequest, keyName: string, status: number): Promise<void>;
   ready(): Promise<{
     status: 'ready' | 'not_ready';
     checks: { name: string; status: 'pass' | 'fail'; latencyMs: number; error?: string }[];
@@ -221,6 +222,23 @@ function makeServices(
         requestId: caller.requestId,
         details,
       });
+    },
+    auditEarlyRefusal: async (req, keyName, status) => {
+      const code =
+        status === 403 ? 'FORBIDDEN' : status === 429 ? 'RATE_LIMITED' : 'INVALID_REQUEST';
+      await writer.run((trx) =>
+        audit.append(
+          trx,
+          {
+            action: `request ${req.method} ${req.routeOptions.url ?? ''}`,
+            principal: req.principal?.name ?? null,
+            keyName: keyName.slice(0, 128),
+            requestId: req.id,
+          },
+          'refused',
+          code,
+        ),
+      );
     },
     ready: () => readiness(deps, providers),
     jwks: () => jwksOf(deps),

@@ -19,6 +19,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal;
+    /** Set when the request was refused before any service saw it (auth hook, schema). */
+    earlyRefusal?: boolean;
   }
 }
 
@@ -31,9 +33,12 @@ export interface AuthOptions {
 }
 
 export function registerAuth(app: FastifyInstance, auth: AuthService, opts: AuthOptions): void {
-  app.addHook('preHandler', async (req) => {
+  // onRequest: the caller is known before the body is parsed or validated, so an unauthenticated
+  // request is always 401 (never a 400 that reveals the schema).
+  app.addHook('onRequest', async (req) => {
     const roles = req.routeOptions.config.roles ?? 'public';
     if (roles === 'public') return;
+    req.earlyRefusal = true;
     const principal = await identify(req, auth, opts.clientCerts);
     if (!principal) throw new KmsError('UNAUTHENTICATED');
     req.principal = principal;
@@ -44,6 +49,9 @@ export function registerAuth(app: FastifyInstance, auth: AuthService, opts: Auth
         `role ${principal.role} may not call ${req.method} ${req.routeOptions.url}`,
       );
     }
+  });
+  app.addHook('preHandler', async (req) => {
+    req.earlyRefusal = false;
   });
 }
 

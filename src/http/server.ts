@@ -61,6 +61,17 @@ export async function createHttpServer(
     void reply.header('x-request-id', req.id);
   });
   services.metrics.instrument(app);
+  // A refusal decided before any service ran (role, schema) on a route that names a key is still
+  // a key operation refused: it gets its audit event here (services audit their own refusals).
+  app.addHook('onResponse', async (req, reply) => {
+    const params = req.params as { name?: unknown; key?: unknown } | undefined;
+    const key = params?.name ?? params?.key;
+    if (!req.earlyRefusal || !req.principal || typeof key !== 'string' || reply.statusCode < 400)
+      return;
+    await services
+      .auditEarlyRefusal(req, key, reply.statusCode)
+      .catch((e: unknown) => req.log.error({ err: e }, 'audit of a refusal failed'));
+  });
   registerAuth(app, services.auth, {
     clientCerts: tls?.requireClientCert ?? false,
     perPrincipal: new RateLimiter({ rate: config.auth.rateLimitPerPrincipal }),

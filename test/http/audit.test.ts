@@ -53,6 +53,20 @@ describe('audit events', () => {
       ['key.sign', 'refused', 'KEY_DISABLED', 'signer'],
       ['key.rotate', 'success', null, 'admin'],
     ]);
+    const enc = await principalToken(t, 'enc', 'encryption', ['a-*']);
+    expect(
+      (await t.call('POST', '/v1/keys/a-1/sign', { token: enc, body: { message: b64('m') } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await t.call('POST', '/v1/keys/a-1/sign', { token, body: { mesage: 'typo' } })).status,
+    ).toBe(400);
+    expect((await t.call('POST', '/v1/keys/a-1/sign', { token: null, body: {} })).status).toBe(401);
+    const early = (await events('a-1')).slice(6).map((e) => [e.outcome, e.code, e.principal]);
+    expect(early).toEqual([
+      ['refused', 'FORBIDDEN', 'enc'],
+      ['refused', 'INVALID_REQUEST', 'signer'],
+    ]);
     const page = await t.call('GET', '/v1/audit/events?limit=2&key=a-1');
     expect(page.body.events).toHaveLength(2);
     const next = await t.call('GET', `/v1/audit/events?limit=2&key=a-1&after=${page.body.next}`);
