@@ -1,5 +1,5 @@
 /** Experience salts: one per (user hash, salt generation), see ../experience-salts.ts. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { bytesType } from '../columns.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -13,6 +13,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('destroyed_at', 'bigint')
     .addPrimaryKeyConstraint('experience_salts_pk', ['user_hash', 'generation'])
     .execute();
+  // The cache domains a user deletion and a master change bump. Invalidations.poll only fires for
+  // a domain it has seen before, so without these rows the very first deletion (or rotation) would
+  // never reach the other instances' caches.
+  await sql`insert into invalidations (domain, generation) values ('experience', 0), ('keys', 0)
+            on conflict (domain) do nothing`.execute(db);
 }
 
 export async function down(): Promise<void> {
