@@ -12,6 +12,7 @@ missing=""
 if [ "$want" = test ]; then
   command -v pkcs11-tool >/dev/null 2>&1 || missing="$missing opensc"
   command -v age >/dev/null 2>&1 || missing="$missing age"
+  [ -x /usr/bin/chromium ] || missing="$missing chromium" # the console browser test
 fi
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then

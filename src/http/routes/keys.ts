@@ -10,6 +10,7 @@ import type { Services } from '../../app.js';
 import { callerOf } from '../auth.js';
 import { keyView } from '../views.js';
 import { KeyName, U64 } from '../schemas.js';
+import { KeyList, KeyView, SignResult, Validity } from '../openapi-schemas.js';
 
 const NameParams = Type.Object({ name: KeyName }, { additionalProperties: false });
 
@@ -48,14 +49,27 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
   const CreateBody = Type.Object(
     {
       name: KeyName,
-      algorithm: Type.String(),
-      purpose: Type.String(),
-      chains: Type.Optional(Type.Array(U64, { maxItems: 64 })),
-      jwks: Type.Optional(Type.Boolean()),
-      residency: Type.Optional(Type.String()),
-      provider: Type.Optional(Type.String()),
+      algorithm: Type.String({
+        description: 'bls12-381, secp256k1, ed25519, p-256, ml-dsa-65, hmac-sha256 or aes-256-gcm',
+      }),
+      purpose: Type.String({
+        description:
+          'validator, bridge (bls12-381), signing, encryption (aes-256-gcm), derivation, ' +
+          'experience-master, replicate-master (hmac-sha256)',
+      }),
+      chains: Type.Optional(
+        Type.Array(U64, { maxItems: 64, description: 'validator, bridge: allowed chain ids' }),
+      ),
+      jwks: Type.Optional(Type.Boolean({ description: 'publish the public key' })),
+      residency: Type.Optional(
+        Type.String({ description: 'wrapped (default) or provider (non-exportable)' }),
+      ),
+      provider: Type.Optional(Type.String({ description: 'with residency provider: which one' })),
     },
-    { additionalProperties: false },
+    {
+      additionalProperties: false,
+      examples: [{ name: 'payments-signer', algorithm: 'secp256k1', purpose: 'signing' }],
+    },
   );
   const spec = (b: {
     name: string;
@@ -72,7 +86,16 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
 
   r.post(
     '/v1/keys',
-    { config: { roles: ['admin'] }, schema: { body: CreateBody } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary: 'Create a key',
+        description: 'A new key; the response says where it lives (`protection`).',
+        tags: ['keys'],
+        body: CreateBody,
+        response: { 201: KeyView },
+      },
+    },
     async (req, reply) => {
       const key = await services.keys.create(callerOf(req), spec(req.body));
       return reply.status(201).send(view(key));
@@ -80,12 +103,27 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
   );
 
   const ImportBody = Type.Object(
-    { ...CreateBody.properties, privateKey: Type.String({ maxLength: 200 }) },
+    {
+      ...CreateBody.properties,
+      privateKey: Type.String({
+        maxLength: 200,
+        description: 'hex: the 32-byte scalar or seed (API.md "Private keys")',
+      }),
+    },
     { additionalProperties: false },
   );
   r.post(
     '/v1/keys/import',
-    { config: { roles: ['admin'] }, schema: { body: ImportBody } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary: 'Import a key',
+        description: 'The public key is derived by the server.',
+        tags: ['keys'],
+        body: ImportBody,
+        response: { 201: KeyView },
+      },
+    },
     async (req, reply) => {
       const { privateKey, ...rest } = req.body;
       const key = await services.keys.import(
@@ -97,7 +135,13 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
     },
   );
 
-  r.get('/v1/keys', { config: { roles: 'any' } }, async (req) => {
+  const listSchema = {
+    summary: "List the caller's keys",
+    description: 'Every role: the keys in its scopes (none for experience and replicate).',
+    tags: ['keys'],
+    response: { 200: KeyList },
+  };
+  r.get('/v1/keys', { config: { roles: 'any' }, schema: listSchema }, async (req) => {
     const caller = callerOf(req);
     const names = await services.keyNames();
     const visible =
@@ -110,7 +154,16 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
 
   r.get(
     '/v1/keys/:name',
-    { config: { roles: 'any' }, schema: { params: NameParams } },
+    {
+      config: { roles: 'any' },
+      schema: {
+        summary: 'Read a key',
+        description: 'Any role, for a key in its scopes (403 outside them, existing or not).',
+        tags: ['keys'],
+        params: NameParams,
+        response: { 200: KeyView },
+      },
+    },
     async (req) => {
       const caller = callerOf(req);
       if (
@@ -126,7 +179,18 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
 
   r.post(
     '/v1/keys/:name/rotate',
-    { config: { roles: ['admin'] }, schema: { params: NameParams } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary: 'Rotate',
+        description:
+          'A new active version; the previous one becomes decrypt-only (verify-only). ' +
+          'Validator and bridge keys do not rotate (422 WRONG_PURPOSE).',
+        tags: ['keys'],
+        params: NameParams,
+        response: { 200: KeyView },
+      },
+    },
     async (req) => view(await services.keys.rotate(callerOf(req), req.params.name)),
   );
 
@@ -139,13 +203,35 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
   );
   r.patch(
     '/v1/keys/:name',
-    { config: { roles: ['admin'] }, schema: { params: NameParams, body: PatchBody } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary: 'Enable, disable, retire versions',
+        description:
+          'A disabled key refuses every operation (409 KEY_DISABLED); versions below ' +
+          'minDecryptionVersion refuse decryption (409 KEY_VERSION_RETIRED).',
+        tags: ['keys'],
+        params: NameParams,
+        body: PatchBody,
+        response: { 200: KeyView },
+      },
+    },
     async (req) => view(await services.keys.patch(callerOf(req), req.params.name, req.body)),
   );
 
   r.delete(
     '/v1/keys/:name',
-    { config: { roles: ['admin'] }, schema: { params: NameParams } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary: 'Destroy every version',
+        description:
+          'Crypto-shredding: later use answers 410 KEY_DESTROYED. Validator watermarks stay.',
+        tags: ['keys'],
+        params: NameParams,
+        response: { 200: KeyView },
+      },
+    },
     async (req) => view(await services.keys.destroy(callerOf(req), req.params.name)),
   );
 
@@ -155,23 +241,44 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
   );
   r.delete(
     '/v1/keys/:name/versions/:version',
-    { config: { roles: ['admin'] }, schema: { params: VersionParams } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary: 'Destroy one version',
+        tags: ['keys'],
+        params: VersionParams,
+        response: { 200: KeyView },
+      },
+    },
     async (req) =>
       view(await services.keys.destroy(callerOf(req), req.params.name, Number(req.params.version))),
   );
 
   const SignBody = Type.Object(
     {
-      message: Type.Optional(Type.String()),
-      digest: Type.Optional(Type.String()),
+      message: Type.Optional(Type.String({ description: 'base64 message' })),
+      digest: Type.Optional(Type.String({ description: 'hex SHA-256 digest (32 bytes)' })),
       format: Type.Optional(Type.Union([Type.Literal('raw'), Type.Literal('recoverable')])),
-      context: Type.Optional(Type.String()),
+      context: Type.Optional(Type.String({ description: 'ml-dsa-65: hex context, <= 255 bytes' })),
     },
-    { additionalProperties: false },
+    { additionalProperties: false, examples: [{ message: 'aGVsbG8=' }] },
   );
   r.post(
     '/v1/keys/:name/sign',
-    { config: { roles: ['signing'] }, schema: { params: NameParams, body: SignBody } },
+    {
+      config: { roles: ['signing'] },
+      schema: {
+        summary: 'Sign',
+        description:
+          'ECDSA over SHA-256 as r||s, always low-S (`format: recoverable` appends the recovery ' +
+          'id on secp256k1); Ed25519 and ML-DSA-65 over `message`; hmac-sha256 answers `mac`. ' +
+          'Validator and bridge keys: 422 WRONG_PURPOSE.',
+        tags: ['keys'],
+        params: NameParams,
+        body: SignBody,
+        response: { 200: SignResult },
+      },
+    },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.sign');
       const b = req.body;
@@ -193,15 +300,24 @@ export async function keyRoutes(app: FastifyInstance, services: Services): Promi
   const VerifyBody = Type.Object(
     {
       ...SignBody.properties,
-      signature: Type.Optional(Type.String()),
-      mac: Type.Optional(Type.String()),
-      keyVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+      signature: Type.Optional(Type.String({ description: 'hex' })),
+      mac: Type.Optional(Type.String({ description: 'hex, for hmac-sha256 keys' })),
+      keyVersion: Type.Optional(Type.Integer({ minimum: 1, description: 'default: active' })),
     },
     { additionalProperties: false },
   );
   r.post(
     '/v1/keys/:name/verify',
-    { config: { roles: ['signing'] }, schema: { params: NameParams, body: VerifyBody } },
+    {
+      config: { roles: ['signing'] },
+      schema: {
+        summary: 'Verify with a stored key',
+        tags: ['keys'],
+        params: NameParams,
+        body: VerifyBody,
+        response: { 200: Validity },
+      },
+    },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.verify');
       const b = req.body;
