@@ -4,6 +4,7 @@
  */
 import type { Services } from './app.js';
 import type { RouteModule } from './http/server.js';
+import { wrapRepairModule } from './keyring/repair.js';
 import { validatorRoutes } from './http/routes/validators.js';
 import { envelopeRoutes } from './http/routes/envelope.js';
 import { bridgeRoutes } from './http/routes/bridge.js';
@@ -13,6 +14,7 @@ import { ExperienceService } from './services/experience/service.js';
 
 export async function capabilityRoutes(services: Services): Promise<RouteModule[]> {
   return [
+    wrapRepairModule({ ...services.deps, providers: services.providers }),
     validatorRoutes(services),
     envelopeRoutes,
     bridgeRoutes(new BridgeService(services.deps, services.keys)),

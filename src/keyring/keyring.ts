@@ -15,7 +15,7 @@ import type {
   KeyProvider,
   SecretRef,
 } from '../providers/provider.js';
-import { ProviderRefusedError } from '../providers/provider.js';
+import { ProviderRefusedError, ProviderUnavailableError } from '../providers/provider.js';
 import type { ProviderSet } from '../providers/set.js';
 import { findVersion, secretId, type KeyRecord, type KeyVersionRecord } from './record.js';
 import { loadKey } from './repository.js';
@@ -68,18 +68,20 @@ export class Keyring {
     for (const p of this.opts.providers.providers) p.forget('');
   }
 
-  /** Wraps `secret` once per healthy provider (ARCHITECTURE.md item 2); needs at least one. */
+  /**
+   * Wraps `secret` once per healthy provider (ARCHITECTURE.md item 2); needs at least one. A
+   * provider that is down gets its blob later from the wrap repair (repair.ts); a refusal is not an
+   * outage, so it fails the operation rather than take the provider out.
+   */
   async wrapForAll(algorithm: Algorithm, secret: Uint8Array): Promise<Map<string, Uint8Array>> {
     const wraps = new Map<string, Uint8Array>();
     const healthy = this.opts.providers.healthy();
     const results = await Promise.allSettled(healthy.map((p) => p.wrap(algorithm, secret)));
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') wraps.set(healthy[i]!.name, r.value);
-      else
-        this.opts.providers.markDown(
-          healthy[i]!.name,
-          String((r.reason as Error)?.message ?? r.reason),
-        );
+      else if (r.reason instanceof ProviderUnavailableError)
+        this.opts.providers.markDown(healthy[i]!.name, r.reason.message);
+      else throw r.reason;
     });
     if (wraps.size === 0) throw new KmsError('PROVIDER_UNAVAILABLE');
     return wraps;

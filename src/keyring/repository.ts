@@ -121,7 +121,12 @@ export async function addWrap(
     .execute();
 }
 
-/** Destroys versions: state `destroyed`, wraps deleted (crypto-shredding). */
+/**
+ * Destroys versions: state `destroyed`, wraps deleted (crypto-shredding). The state changes first:
+ * that row lock orders this against the wrap repair (repair.ts), which locks the row and re-reads
+ * the state before it adds a blob, so on PostgreSQL a blob added just before is seen by the delete
+ * (a new statement snapshot) and one added after is refused.
+ */
 export async function destroyVersions(
   trx: Trx,
   keyId: string,
@@ -130,13 +135,13 @@ export async function destroyVersions(
 ): Promise<void> {
   if (versions.length === 0) return;
   await trx
-    .deleteFrom('key_wraps')
+    .updateTable('key_versions')
+    .set({ state: 'destroyed', destroyed_at: now })
     .where('key_id', '=', keyId)
     .where('version', 'in', versions)
     .execute();
   await trx
-    .updateTable('key_versions')
-    .set({ state: 'destroyed', destroyed_at: now })
+    .deleteFrom('key_wraps')
     .where('key_id', '=', keyId)
     .where('version', 'in', versions)
     .execute();

@@ -59,9 +59,17 @@ const AUTH_FAILED: ReadonlySet<number> = new Set([
 
 const NAMES = new Map<number, string>(Object.entries(CKR).map(([k, v]) => [v, `CKR_${k}`]));
 
-/** The CKR_* value of a pkcs11js error, or undefined for anything else (e.g. a failed dlopen). */
+/**
+ * The CKR_* value of a pkcs11js error, or undefined for anything else (e.g. a failed dlopen).
+ * pkcs11js 2.1.7 overrides C_CreateObject, C_CopyObject and C_SetAttributeValue without its error
+ * wrapper, so those throw a plain Error whose message is `CKR_NAME:value` (decimal) and no `code`
+ * (measured here: a closed session answered "CKR_SESSION_HANDLE_INVALID:179", 179 = 0xB3).
+ */
 export function ckrOf(e: unknown): number | undefined {
   const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'number' && code !== 0) return code;
+  const m = /^CKR_[A-Z0-9_]+:(\d+)$/.exec(String((e as { message?: unknown } | null)?.message));
+  if (m) return Number(m[1]);
   return typeof code === 'number' ? code : undefined;
 }
 
