@@ -121,7 +121,7 @@ export class AuthService {
     const key = hash.toString('hex');
     let entry = this.tokens.get(key);
     if (entry === undefined) {
-      entry = await this.lookup(hash);
+      entry = await this.lookup(hash).catch(storeUnavailable);
       if (this.tokens.size > 100_000) this.tokens.clear();
       this.tokens.set(key, entry);
     }
@@ -156,7 +156,11 @@ export class AuthService {
   /** The principal bound to a client certificate's SHA-256 fingerprint (mTLS). */
   async byCertificate(fingerprint: string): Promise<Principal | undefined> {
     if (!this.certs.has(fingerprint)) {
-      const rows = await this.opts.db.selectFrom('principals').selectAll().execute();
+      const rows = await this.opts.db
+        .selectFrom('principals')
+        .selectAll()
+        .execute()
+        .catch(storeUnavailable);
       const found = rows.find((r) =>
         (JSON.parse(r.cert_fingerprints) as string[]).includes(fingerprint),
       );
@@ -324,6 +328,11 @@ export class AuthService {
       .limit(1)
       .executeTakeFirst());
   }
+}
+
+/** A store that cannot answer is an outage (503), not an unknown token (401) or a crash (500). */
+function storeUnavailable(e: unknown): never {
+  throw new KmsError('STORE_UNAVAILABLE', undefined, { cause: e });
 }
 
 function toPrincipal(r: {
