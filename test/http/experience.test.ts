@@ -381,7 +381,7 @@ describe('experience library', () => {
       expect(dump.includes(Buffer.from(n)), `the store holds ${n}`).toBe(false);
   });
 
-  it('answers 403 to other roles; rotate is admin only', async () => {
+  it('answers 403 to other roles, rotate is admin only; refusals before the service ran are audited', async () => {
     const signer = await principalToken(t, 'exp-signer', 'signing', ['*']);
     for (const [method, url, body] of [
       ['POST', '/v1/experience/encrypt', { userId: 'u', plaintext: '' }],
@@ -397,6 +397,34 @@ describe('experience library', () => {
     await expectCode(await call('POST', '/v1/experience/rotate'), 403, 'FORBIDDEN');
     await expectCode(await call('POST', `/v1/keys/${MASTER}/rotate`), 403, 'FORBIDDEN');
     await expectCode(await call('GET', `/v1/keys/${MASTER}`), 403, 'FORBIDDEN');
+    // These events are written after the reply (onResponse): wait for them.
+    const settled = async (principal: string, n: number) => {
+      const query = async () =>
+        (await eventsOf(t, `principal=${principal}&key=${MASTER}`)).filter((e) =>
+          e.action.startsWith('request '),
+        );
+      for (let i = 0; i < 50 && (await query()).length < n; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      return query();
+    };
+    const early = await settled('exp-signer', 7);
+    expect(early.map((e) => [e.outcome, e.code])).toEqual(Array(7).fill(['refused', 'FORBIDDEN']));
+    await expectCode(
+      await call('POST', '/v1/experience/encrypt', { userId: 'u' }),
+      400,
+      'INVALID_REQUEST',
+    );
+    const mine = await settled('exp-svc', 4);
+    expect(mine.map((e) => [e.action, e.code])).toEqual([
+      // 1,001 items, above (the route's url is written with find-my-way's escaped colon)
+      [
+        expect.stringMatching(/^request POST \/v1\/experience\/encrypt::?batch$/),
+        'INVALID_REQUEST',
+      ],
+      ['request POST /v1/experience/rotate', 'FORBIDDEN'],
+      ['request POST /v1/keys/:name/rotate', 'FORBIDDEN'],
+      ['request POST /v1/experience/encrypt', 'INVALID_REQUEST'],
+    ]);
   });
 
   it('deletion answers 410 for every earlier ciphertext, after new data and after a restart; others unaffected', async () => {
