@@ -96,15 +96,20 @@ export async function createSalt(
 }
 
 /**
- * Destroys every live salt of the user; returns how many. The salt is overwritten with zeros of the
- * same length (SQLite then rewrites the cell in place) rather than set to NULL.
+ * Destroys every live salt of the user; returns how many. The salt is first overwritten alone
+ * with zeros of the same length, so SQLite rewrites the record in place (same payload size) rather
+ * than leaving the old bytes in the page's free space; then the row is marked destroyed. Copies
+ * left by earlier moves of the row stay until reused (docs/experience.md "Deleting a user").
  */
 export async function destroySalts(trx: Trx, userHash: Uint8Array, now: number): Promise<number> {
-  const res = await trx
-    .updateTable('experience_salts')
-    .set({ salt: Buffer.alloc(SALT_BYTES), destroyed_at: now })
-    .where('user_hash', '=', Buffer.from(userHash))
-    .where('destroyed_at', 'is', null)
-    .executeTakeFirst();
+  const live = () =>
+    trx
+      .updateTable('experience_salts')
+      .where('user_hash', '=', Buffer.from(userHash))
+      .where('destroyed_at', 'is', null);
+  await live()
+    .set({ salt: Buffer.alloc(SALT_BYTES) })
+    .execute();
+  const res = await live().set({ destroyed_at: now }).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
