@@ -26,15 +26,25 @@ function targetPath(ctx: CommandContext): string {
 function keyVersion(ctx: CommandContext): number | undefined {
   const v = ctx.flags['key-version'];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^[1-9][0-9]{0,8}$/.test(v)) throw new UsageError('--key-version must be a positive integer');
+  if (typeof v !== 'string' || !/^[1-9][0-9]{0,8}$/.test(v))
+    throw new UsageError('--key-version must be a positive integer');
   return Number(v);
 }
 
 /** The service's identity string, fetched encrypted to a throwaway hybrid (post-quantum) identity. */
-async function fetchIdentity(client: ClientOptions, route: string, body: { kind?: string; keyVersion?: number }) {
+async function fetchIdentity(
+  client: ClientOptions,
+  route: string,
+  body: { kind?: string; keyVersion?: number },
+) {
   const ephemeral = await generateHybridIdentity();
   const wrapTo = await identityToRecipient(ephemeral);
-  const res = await api<{ keyVersion: number; kind: string; identity: string }>(client, 'POST', `${route}/identity`, { wrapTo, ...body });
+  const res = await api<{ keyVersion: number; kind: string; identity: string }>(
+    client,
+    'POST',
+    `${route}/identity`,
+    { wrapTo, ...body },
+  );
   const d = new Decrypter();
   d.addIdentity(ephemeral);
   const plaintext = await d.decrypt(armor.decode(res.identity));
@@ -46,7 +56,10 @@ async function fetchIdentity(client: ClientOptions, route: string, body: { kind?
  * readable by others, even briefly), synced, then renamed over the target.
  */
 async function writePrivate(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.chmod(0o600);
@@ -65,14 +78,18 @@ async function writePrivate(file: string, bytes: Uint8Array): Promise<void> {
 }
 
 /** The decrypted answer must be one native identity, of the kind asked for. */
-function parseAnswer(plaintext: Uint8Array, kind: string | undefined): ReturnType<typeof decodeIdentity> {
+function parseAnswer(
+  plaintext: Uint8Array,
+  kind: string | undefined,
+): ReturnType<typeof decodeIdentity> {
   let parsed: ReturnType<typeof decodeIdentity>;
   try {
     parsed = decodeIdentity(new TextDecoder().decode(plaintext));
   } catch {
     throw new Error('the KMS answer is not an age identity');
   }
-  if (kind !== undefined && parsed.kind !== kind) throw new Error(`the KMS answered a ${parsed.kind} identity, not ${kind}`);
+  if (kind !== undefined && parsed.kind !== kind)
+    throw new Error(`the KMS answered a ${parsed.kind} identity, not ${kind}`);
   return parsed;
 }
 
@@ -82,7 +99,10 @@ const identity: Command = {
     const out = flag(ctx, 'out');
     const kind = ctx.flags.kind === undefined ? undefined : flag(ctx, 'kind');
     const version = keyVersion(ctx);
-    const res = await fetchIdentity(ctx.client, targetPath(ctx), { ...(kind ? { kind } : {}), ...(version ? { keyVersion: version } : {}) });
+    const res = await fetchIdentity(ctx.client, targetPath(ctx), {
+      ...(kind ? { kind } : {}),
+      ...(version ? { keyVersion: version } : {}),
+    });
     try {
       const parsed = parseAnswer(res.plaintext, kind);
       const recipient = await recipientOf(parsed.kind, parsed.seed);
@@ -106,9 +126,16 @@ const recipients: Command = {
   },
   format(o) {
     const r = o as Recipients;
-    const rows = Object.entries(r.recipients).map(([kind, recipient]) => ({ kind, keyVersion: r.keyVersion, recipient }));
+    const rows = Object.entries(r.recipients).map(([kind, recipient]) => ({
+      kind,
+      keyVersion: r.keyVersion,
+      recipient,
+    }));
     return `${table(rows)}\ns3Prefix: ${r.s3Prefix}`;
   },
 };
 
-export const commands: Record<string, Command> = { 'replicate identity': identity, 'replicate recipients': recipients };
+export const commands: Record<string, Command> = {
+  'replicate identity': identity,
+  'replicate recipients': recipients,
+};
