@@ -33,6 +33,7 @@ export class UserKeyCache {
     return this.live.get(user);
   }
 
+  /** Bounded: past `maxUsers`, the entry remembered longest ago goes. */
   rememberLive(epoch: number, user: string, generation: number): void {
     if (epoch !== this.epochValue) return;
     this.live.delete(user);
@@ -45,7 +46,7 @@ export class UserKeyCache {
     return this.keys.get(id);
   }
 
-  /** Takes ownership of `key` when the epoch is current; otherwise wipes it. Returns whether kept. */
+  /** Takes ownership of `key` when the epoch is current; returns false (the caller wipes) if not. */
   rememberKey(epoch: number, id: string, key: Uint8Array): boolean {
     if (epoch !== this.epochValue) return false;
     this.keys.set(id, key);
