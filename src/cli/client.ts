@@ -15,8 +15,11 @@ export class CliError extends Error {
   }
 }
 
-/** Exit codes: 0 ok, 1 API refusal (4xx), 2 usage, 3 unauthenticated/forbidden, 4 server or network. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, auth: 3, unavailable: 4 } as const;
+/**
+ * Exit codes: 0 ok, 1 API refusal (4xx), 2 usage, 3 unauthenticated/forbidden, 4 server or
+ * network, 5 integrity (the audit log does not verify).
+ */
+export const EXIT = { ok: 0, refused: 1, usage: 2, auth: 3, unavailable: 4, integrity: 5 } as const;
 
 export interface ClientOptions {
   readonly url: string;

@@ -7,8 +7,23 @@ import { CliError, EXIT, clientOptions } from './client.js';
 import { UsageError, type Command } from './command.js';
 import { commands as replicate } from './commands/replicate.js';
 import { commands as key } from './commands/key.js';
+import { commands as init } from './commands/init.js';
+import { commands as principals } from './commands/principals.js';
+import { commands as keysAdmin } from './commands/keys-admin.js';
+import { commands as audit } from './commands/audit.js';
+import { commands as slashing } from './commands/slashing.js';
+import { commands as providers } from './commands/providers.js';
 
-const COMMANDS: Record<string, Command> = { ...key, ...replicate };
+const COMMANDS: Record<string, Command> = {
+  ...init,
+  ...principals,
+  ...keysAdmin,
+  ...key,
+  ...audit,
+  ...slashing,
+  ...replicate,
+  ...providers,
+};
 
 function usage(): string {
   return [

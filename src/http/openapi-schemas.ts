@@ -189,7 +189,7 @@ export const AuditEvents = Type.Object({
       action: Type.String({ examples: ['key.sign'] }),
       key: Type.Union([Type.String(), Type.Null()]),
       keyVersion: Type.Union([Type.Integer(), Type.Null()]),
-      outcome: Type.String({ examples: ['ok', 'refused'] }),
+      outcome: Type.String({ examples: ['success', 'refused', 'error'] }),
       code: Type.Union([Type.String(), Type.Null()], {
         description: 'the error code of a refusal',
       }),
