@@ -3,7 +3,7 @@
  * WAL, `synchronous=FULL` so a commit survives power loss) or PostgreSQL (`synchronous_commit=on`,
  * for several instances). Migrations run at open, under the migrator's own lock.
  */
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -50,13 +50,30 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
 
 function openSqlite(file: string): Store {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const database = new BetterSqlite3(file);
+  const database = openSqliteFile(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return { db, engine: 'sqlite', lock: createStoreLock(db, 'sqlite'), close: () => db.destroy() };
+}
+
+/** SQLite's own message ("unable to open database file") names neither the file nor the cause. */
+function openSqliteFile(file: string): BetterSqlite3.Database {
+  try {
+    accessSync(path.dirname(file), constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(
+      `the data directory ${path.dirname(file)} is not writable (${code}${code === 'EROFS' ? ': read-only file system' : ''}); the SQLite store writes its database and WAL there`,
+    );
+  }
+  try {
+    return new BetterSqlite3(file);
+  } catch (e) {
+    throw new Error(`cannot open the SQLite store ${file}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function openPostgres(url: string, max: number): Store {
