@@ -46,10 +46,17 @@ export class Keyring {
   get(name: string): Promise<KeyRecord | undefined> {
     let p = this.records.get(name);
     if (!p) {
-      p = loadKey(this.opts.db, name).catch((e) => {
-        this.records.delete(name);
-        throw new KmsError('STORE_UNAVAILABLE', undefined, { cause: e });
-      });
+      // Misses are not cached: a key created here or on another instance is found at once.
+      p = loadKey(this.opts.db, name).then(
+        (key) => {
+          if (!key && this.records.get(name) === p) this.records.delete(name);
+          return key;
+        },
+        (e: unknown) => {
+          this.records.delete(name);
+          throw new KmsError('STORE_UNAVAILABLE', undefined, { cause: e });
+        },
+      );
       this.records.set(name, p);
     }
     return p;

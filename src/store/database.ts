@@ -53,6 +53,9 @@ function openSqlite(file: string): Store {
   const database = openSqliteFile(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
+  // Deleted rows are overwritten with zeros, so destroyed key wraps and user salts do not linger
+  // in free pages (crypto-shredding, docs/experience.md).
+  database.pragma('secure_delete = ON');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });

@@ -15,6 +15,7 @@ export class Invalidations implements CommitListener {
   private readonly callbacks = new Map<Domain, (() => void)[]>();
   private pending = new Set<Domain>();
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -51,6 +52,7 @@ export class Invalidations implements CommitListener {
 
   async start(): Promise<void> {
     await this.poll();
+    this.started = true;
     this.timer = setInterval(() => void this.poll().catch(() => undefined), this.pollMs);
     this.timer.unref();
   }
@@ -63,7 +65,8 @@ export class Invalidations implements CommitListener {
     const rows = await this.db.selectFrom('invalidations').selectAll().execute();
     for (const r of rows) {
       const gen = Number(r.generation);
-      const before = this.seen.get(r.domain);
+      // A domain first bumped after start-up (no row yet at the first poll) fires too.
+      const before = this.seen.get(r.domain) ?? (this.started ? 0 : undefined);
       this.seen.set(r.domain, gen);
       if (before !== undefined && before !== gen) this.fire(r.domain as Domain);
     }
