@@ -2,7 +2,7 @@
  * Builds providers from config. PKCS#11 vendors are settings of one implementation (STYLE.md
  * rule 2); the embedded SoftHSM2 token is initialised in the data dir on first start.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProviderConfig } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
@@ -11,6 +11,7 @@ import { SoftwareProvider } from './software.js';
 import { Pkcs11Provider } from './pkcs11/provider.js';
 import type { VendorName } from './pkcs11/vendors.js';
 import { ensureSoftHsmToken } from './pkcs11/softhsm-bootstrap.js';
+import { GcpKmsProvider } from './gcp/provider.js';
 
 export type ProviderFactory = (p: ProviderConfig, config: Config) => Promise<KeyProvider>;
 
@@ -27,10 +28,7 @@ export async function createProvider(p: ProviderConfig, config: Config): Promise
       allowInProduction: p.allowInProduction ?? false,
     });
   }
-  if (p.type === 'google-cloud-kms')
-    throw new ConfigError(
-      `kms: provider ${p.name}: google-cloud-kms is not available in this build`,
-    );
+  if (p.type === 'google-cloud-kms') return gcpProvider(p);
   let settings = p;
   if (p.embedded) {
     const token = ensureSoftHsmToken({
@@ -54,6 +52,29 @@ export async function createProvider(p: ProviderConfig, config: Config): Promise
     pin: readSecret(settings.pinFile!, `kms: provider ${p.name}: pin_file`),
     ...(settings.rootKeyLabel !== undefined ? { rootKeyLabel: settings.rootKeyLabel } : {}),
   });
+}
+
+function gcpProvider(p: ProviderConfig): KeyProvider {
+  if (p.credentials) checkReadable(p.credentials, `kms: provider ${p.name}: credentials`);
+  return new GcpKmsProvider({
+    name: p.name,
+    projectId: p.projectId!,
+    location: p.location!,
+    keyRing: p.keyRing!,
+    rootKey: p.rootKey!,
+    ...(p.credentials ? { credentials: p.credentials } : {}),
+    ...(p.endpoint ? { endpoint: p.endpoint } : {}),
+  });
+}
+
+function checkReadable(file: string, what: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    throw new ConfigError(
+      `${what}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
 }
 
 /** Reads a secret file, trimmed; a clear start-up error names the setting when it cannot. */

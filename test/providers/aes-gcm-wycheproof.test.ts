@@ -74,36 +74,41 @@ afterAll(async () => {
   cleanupTestSoftHsm();
 });
 
-describe.each(subjects)('in-provider AES-256-GCM: $name', (subject) => {
-  let p: KeyProvider;
-  let n = 0;
-  beforeAll(async () => {
-    p = await subject.make();
-    expect(p.capabilities.aesGcm).toBe(true);
-  });
+describe.each(subjects.filter((s) => s.capabilities.aesGcm))(
+  'in-provider AES-256-GCM: $name',
+  (subject) => {
+    let p: KeyProvider;
+    let n = 0;
+    beforeAll(async () => {
+      p = await subject.make();
+      expect(p.capabilities.aesGcm).toBe(true);
+    });
 
-  /** The vector key wrapped by the provider, as the keyring hands it over (SecretRef). */
-  const refOf = async (key: Uint8Array): Promise<SecretRef> => ({
-    id: `wycheproof-${++n}:1`,
-    algorithm: 'aes-256-gcm',
-    wrapped: await p.wrap('aes-256-gcm', key),
-  });
+    /** The vector key wrapped by the provider, as the keyring hands it over (SecretRef). */
+    const refOf = async (key: Uint8Array): Promise<SecretRef> => ({
+      id: `wycheproof-${++n}:1`,
+      algorithm: 'aes-256-gcm',
+      wrapped: await p.wrap('aes-256-gcm', key),
+    });
 
-  it.each(named(vectors))('tc %s', async (_n, t) => {
-    const c = caseOf(t);
-    const ref = await refOf(c.key);
-    if (t.result === 'invalid') {
-      await expect(p.aesGcmDecrypt(ref, c.iv, c.sealed, c.aad)).rejects.toThrow(IntegrityError);
-      return;
-    }
-    expect(await p.aesGcmEncrypt(ref, c.iv, c.msg, c.aad)).toEqual(c.sealed);
-    expect(await p.aesGcmDecrypt(ref, c.iv, c.sealed, c.aad)).toEqual(c.msg);
-  });
+    it.each(named(vectors))('tc %s', async (_n, t) => {
+      const c = caseOf(t);
+      const ref = await refOf(c.key);
+      if (t.result === 'invalid') {
+        await expect(p.aesGcmDecrypt(ref, c.iv, c.sealed, c.aad)).rejects.toThrow(IntegrityError);
+        return;
+      }
+      expect(await p.aesGcmEncrypt(ref, c.iv, c.msg, c.aad)).toEqual(c.sealed);
+      expect(await p.aesGcmDecrypt(ref, c.iv, c.sealed, c.aad)).toEqual(c.msg);
+    });
 
-  it.each(named(otherIvs))('refuses the IV of tc %s', async (_n, t) => {
-    const c = caseOf(t);
-    const ref = await refOf(c.key);
-    await expect(p.aesGcmEncrypt(ref, c.iv, c.msg, c.aad)).rejects.toThrow(ProviderRefusedError);
-    await expect(p.aesGcmDecrypt(ref, c.iv, c.sealed, c.aad)).rejects.toThrow(ProviderRefusedError);
-  });
-});
+    it.each(named(otherIvs))('refuses the IV of tc %s', async (_n, t) => {
+      const c = caseOf(t);
+      const ref = await refOf(c.key);
+      await expect(p.aesGcmEncrypt(ref, c.iv, c.msg, c.aad)).rejects.toThrow(ProviderRefusedError);
+      await expect(p.aesGcmDecrypt(ref, c.iv, c.sealed, c.aad)).rejects.toThrow(
+        ProviderRefusedError,
+      );
+    });
+  },
+);

@@ -1,24 +1,33 @@
 /**
- * The providers the contract and vector suites run against. A new provider (the Google Cloud KMS
- * fake, a CloudHSM setting) joins by adding a `ProviderSubject` to `SUBJECTS`.
+ * The providers the contract and vector suites run against: software, PKCS#11 on SoftHSM2, the AWS
+ * CloudHSM setting (SoftHSM2 standing in for its PKCS#11 library, cluster health from a fake
+ * CloudHSM v2 API) and Google Cloud KMS (the real client against a fake server). A new provider
+ * joins by adding a `ProviderSubject` to `allSubjects`.
  */
+import { startFakeGcpKms, type FakeGcpKms } from './fake-gcp-kms.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { KeyProvider } from '../../src/providers/provider.js';
+import type { Capabilities, KeyProvider } from '../../src/providers/provider.js';
+import { GcpKmsProvider } from '../../src/providers/gcp/provider.js';
 import { Pkcs11Provider } from '../../src/providers/pkcs11/provider.js';
 import { SoftwareProvider } from '../../src/providers/software.js';
 import { testSoftHsm } from '../support/softhsm.js';
 
 export interface ProviderSubject {
   readonly name: string;
-  /** Root key sizes in bytes it can hold; opening with another size must fail with a clear Error. */
+  /** What it documents as running inside it (docs/providers.md); the contract checks it. */
+  readonly capabilities: Capabilities;
+  /**
+   * Root key sizes in bytes it can hold; opening with another size must fail with a clear Error.
+   * Empty for a provider whose root key never exists outside it (Cloud KMS): no RFC 5649 vectors.
+   */
   readonly rootKeySizes: readonly number[];
   /** A fresh, open provider with its own root key. */
   make(): Promise<KeyProvider>;
-  /** An open provider whose root key is `kek` (for RFC 5649 vectors). */
-  withRootKey(kek: Uint8Array): Promise<KeyProvider>;
+  /** An open provider whose root key is `kek` (for RFC 5649 vectors), when rootKeySizes allows. */
+  withRootKey?(kek: Uint8Array): Promise<KeyProvider>;
   /** Raw secret lengths it documents as refused by `wrap` (ProviderRefusedError). */
   refusesWrapOf(length: number): boolean;
   /** HMAC key lengths it documents as refused (at wrap or at hmacSha256). */
@@ -42,6 +51,7 @@ export function softwareSubject(): ProviderSubject {
   };
   return {
     name: 'software',
+    capabilities: { hmac: { minKeyBytes: 0 }, aesGcm: true, sign: [] },
     rootKeySizes: [32],
     make: () => open(path.join(tmp(), `${id()}.key`)),
     withRootKey(kek) {
@@ -76,6 +86,7 @@ export function softHsmSubject(): ProviderSubject {
   };
   return {
     name: 'pkcs11/softhsm2',
+    capabilities: { hmac: { minKeyBytes: 32 }, aesGcm: true, sign: ['p-256', 'secp256k1'] },
     rootKeySizes: [16, 24, 32],
     make: () => open(`root-${id()}`),
     // One token object per distinct vector key, found again by a label derived from it.
@@ -93,6 +104,40 @@ export function softHsmSubject(): ProviderSubject {
   };
 }
 
+/** Google Cloud KMS through @google-cloud/kms over gRPC and TLS, against fake-gcp-kms.ts. */
+export function gcpSubject(): ProviderSubject {
+  let server: Promise<FakeGcpKms> | undefined;
+  const opened: KeyProvider[] = [];
+  return {
+    name: 'google-cloud-kms (fake server)',
+    capabilities: { hmac: null, aesGcm: false, sign: [] },
+    rootKeySizes: [],
+    async make() {
+      const fake = await (server ??= startFakeGcpKms());
+      const rootKey = `root-${id()}`;
+      fake.addKey('zoo-kms', rootKey);
+      const p = new GcpKmsProvider({
+        name: 'gcp',
+        projectId: fake.projectId,
+        location: 'global',
+        keyRing: 'zoo-kms',
+        rootKey,
+        credentials: fake.credentialsFile,
+        endpoint: fake.endpoint,
+      });
+      await p.open();
+      opened.push(p);
+      return p;
+    },
+    refusesWrapOf: (n) => n === 0,
+    refusesHmacKeyOf: () => true,
+    async cleanup() {
+      await Promise.all(opened.map((p) => p.close()));
+      await (await server)?.stop();
+    },
+  };
+}
+
 export function allSubjects(): ProviderSubject[] {
-  return [softwareSubject(), softHsmSubject()];
+  return [softwareSubject(), softHsmSubject(), gcpSubject()];
 }
