@@ -8,7 +8,7 @@
  * An identity leaves only encrypted to the caller's ephemeral `wrapTo` recipient.
  */
 import { KmsError, invalid, isKmsError } from '../errors.js';
-import { audited } from '../audit/log.js';
+import { auditRefusal, audited } from '../audit/log.js';
 import { digestOf, type AuditFields } from '../audit/event.js';
 import { hkdfExpand } from '../crypto/hkdf.js';
 import {
@@ -166,6 +166,23 @@ export class ReplicateService {
       ? await this.keys.rotate(caller, masterName(t))
       : await this.master(caller, t, caller);
     return { keyVersion: activeVersion(key)!.version };
+  }
+
+  /** A refusal decided before this service ran (role, schema, rate limit): the call's one event. */
+  async auditEarlyRefusal(
+    caller: Caller,
+    action: string,
+    raw: EnvTarget & { service?: string },
+    error: KmsError,
+  ): Promise<void> {
+    await auditRefusal(
+      this.deps.audit,
+      this.deps.writer,
+      this.fields(caller, action, raw),
+      error,
+    ).catch((e: unknown) => {
+      if (e !== error) throw e;
+    });
   }
 
   private admit(caller: Caller, raw: Target): Target {

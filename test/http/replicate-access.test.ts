@@ -5,7 +5,7 @@
  * and no event carries a seed or an identity.
  */
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { bech32 } from '@scure/base';
 import { startKms, principalToken, type TestKms } from '../support/kms.js';
@@ -332,6 +332,40 @@ describe('audit', () => {
     expect(bad.status).toBe(400);
     expect(await eventsOf('malformed')).toMatchObject([
       { action: 'replicate.recipients', outcome: 'refused', code: 'INVALID_REQUEST', key: null },
+    ]);
+  });
+
+  it('records refusals decided before the service ran: another role, a schema error', async () => {
+    const signer = await principalToken(t, 'signer-audit', 'signing', ['*']);
+    const role = await t.call('POST', identityPath('zoo/prod/iam'), {
+      token: signer,
+      body: { wrapTo },
+      headers: { 'x-request-id': 'wrong-role' },
+    });
+    expect(role.status).toBe(403);
+    const schema = await t.call('POST', identityPath('zoo/prod/iam'), {
+      token,
+      body: { wrapTo, keyVersion: 0 },
+      headers: { 'x-request-id': 'schema-error' },
+    });
+    expect(schema.status).toBe(400);
+    const rotate = await t.call('POST', '/v1/replicate/zoo/prod/rotate', {
+      token,
+      headers: { 'x-request-id': 'rotate-by-sidecar' },
+    });
+    expect(rotate.status).toBe(403);
+    const key = 'replicate-master.zoo.prod';
+    // These events are written once the response is sent (onResponse): wait for them.
+    const eventually = (id: string, want: unknown[]) =>
+      vi.waitFor(async () => expect(await eventsOf(id)).toMatchObject(want), { timeout: 5000 });
+    await eventually('wrong-role', [
+      { action: 'replicate.identity', principal: 'signer-audit', code: 'FORBIDDEN', key },
+    ]);
+    await eventually('schema-error', [
+      { action: 'replicate.identity', principal: 'iam-sidecar', code: 'INVALID_REQUEST', key },
+    ]);
+    await eventually('rotate-by-sidecar', [
+      { action: 'replicate.rotate', principal: 'iam-sidecar', code: 'FORBIDDEN', key },
     ]);
   });
 });
