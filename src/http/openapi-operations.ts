@@ -129,3 +129,49 @@ export function tagOf(path: string): string {
   if (m[1] === 'providers') return 'audit';
   return m[1]!;
 }
+
+/**
+ * Descriptions for routes whose schema has none yet (the capability routes), from API.md. A route
+ * that sets `schema.description` itself wins.
+ */
+export const DESCRIPTIONS: Record<string, string> = {
+  'POST /v1/keys/{name}/encrypt':
+    'AES-256-GCM; `context` (a flat object of strings) is bound as associated data, keys sorted.',
+  'POST /v1/keys/{name}/decrypt':
+    'Any mismatch of key, context or ciphertext: 400 DECRYPTION_FAILED.',
+  'POST /v1/keys/{name}/rewrap': 'Decrypts and encrypts again under the newest version.',
+  'POST /v1/keys/{name}/datakey':
+    'A fresh data key wrapped by the named key (decryptable with decrypt), and in the clear unless `plaintext: false`.',
+  'POST /v1/keys/{name}/derive':
+    'HKDF-Expand keyed by an hmac-sha256 derivation key, info `principal || 0x00 || info`; with `wrapTo` (an age recipient) the key comes back as an armored age file.',
+  'POST /v1/validators/{key}/block-signatures':
+    'Signs SHA-256("zoo-kms/validator/block/v1" || chainId || height || round || blockHash) under the chain tag, after recording the watermark. Same request again: same signature.',
+  'POST /v1/validators/{key}/proof-of-possession':
+    'BLS proof of possession of the key (POP_PROVE over the compressed public key).',
+  'GET /v1/validators/{key}/watermark':
+    'The highest (height, round) signed for the chain, its block hash and the signature counter.',
+  'GET /v1/validators/slashing-protection':
+    'The interchange file (zoo-kms/1) of every watermark of a chain, by public key.',
+  'POST /v1/validators/slashing-protection':
+    'Imports an interchange file; never lowers a watermark; a block without signing_root blocks re-signing at its height.',
+  'POST /v1/bridge/{key}/signatures':
+    'Signs the LP-401 message hash under the target chain tag; a nonce is single-use per key and target chain (the identical message again returns the same signature).',
+  'POST /v1/bridge/verify':
+    'Verifies a bridge signature (several keys: aggregate over one message).',
+  'POST /v1/experience/encrypt':
+    "AES-256-GCM under the user's derived key; the user id, master version and context are bound.",
+  'POST /v1/experience/decrypt':
+    'Wrong user, context or a tampered ciphertext: 400 DECRYPTION_FAILED; a deleted salt generation: 410 USER_KEY_DESTROYED.',
+  'POST /v1/experience/rewrap': 'Re-encrypts under the newest experience master version.',
+  'POST /v1/experience/encrypt:batch': 'Up to 1,000 items; one result or error per item, in order.',
+  'POST /v1/experience/decrypt:batch': 'Up to 1,000 items; one result or error per item, in order.',
+  'DELETE /v1/experience/users/{userId}':
+    "Right to deletion: destroys the user's salts, so their keys cannot be derived again.",
+  'POST /v1/experience/rotate': 'A new version of the key named experience-master.',
+  'GET /v1/replicate/{ecosystem}/{env}/{service}/recipients':
+    "The service's age recipients (ML-KEM-768+X25519 and X25519) and its S3 prefix.",
+  'POST /v1/replicate/{ecosystem}/{env}/{service}/identity':
+    "The service's age identity, as an armored age file encrypted to the sidecar's ephemeral recipient `wrapTo`.",
+  'POST /v1/replicate/{ecosystem}/{env}/rotate':
+    'A new version of replicate-master.{ecosystem}.{env}; older versions stay for restores.',
+};

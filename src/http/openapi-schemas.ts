@@ -7,9 +7,9 @@
 import Type from 'typebox';
 import { ERRORS } from '../errors.js';
 
-const Hex = (description: string, example: string) =>
+export const Hex = (description: string, example: string) =>
   Type.String({ pattern: '^0x[0-9a-f]*$', description, examples: [example] });
-const Time = Type.String({ format: 'date-time', examples: ['2025-06-01T12:00:00.000Z'] });
+export const Time = Type.String({ format: 'date-time', examples: ['2025-06-01T12:00:00.000Z'] });
 const PK = '0x02a1633cafcc01ebfb6d78e39f687a1f0995c62fc95f51ead10a02ee0be551b5dc';
 
 /** The one error shape, a plain JSON schema for components.schemas (API.md "Conventions"). */
@@ -140,7 +140,19 @@ export const PrincipalView = Type.Object(
   },
 );
 
-export const PrincipalList = Type.Object({ principals: Type.Array(PrincipalView) });
+export const PrincipalList = Type.Object(
+  { principals: Type.Array(PrincipalView) },
+  {
+    examples: [
+      {
+        principals: [
+          { name: 'alice', role: 'admin', scopes: [], certificateFingerprints: [] },
+          { name: 'pay-svc', role: 'signing', scopes: ['pay-*'], certificateFingerprints: [] },
+        ],
+      },
+    ],
+  },
+);
 
 export const NewToken = Type.Object(
   {
@@ -159,115 +171,37 @@ export const NewToken = Type.Object(
   },
 );
 
-export const TokenList = Type.Object({
-  tokens: Type.Array(
-    Type.Object({
-      tokenId: Type.String(),
-      createdAt: Time,
-      expiresAt: Time,
-      revoked: Type.Boolean(),
-    }),
-  ),
-});
-
-/** A plain schema, not TypeBox: the reply of a 204 has no body to type. */
-export const NoContent = { type: 'null', description: 'No content' } as const;
-
-const ChainHead = Type.Object({
-  instance: Type.String(),
-  events: Type.Integer({ minimum: 0 }),
-  head: Type.String({ description: 'hex SHA-256 of the last event' }),
-});
-
-export const AuditEvents = Type.Object({
-  events: Type.Array(
-    Type.Object({
-      instance: Type.String(),
-      seq: Type.Integer(),
-      time: Time,
-      principal: Type.Union([Type.String(), Type.Null()]),
-      action: Type.String({ examples: ['key.sign'] }),
-      key: Type.Union([Type.String(), Type.Null()]),
-      keyVersion: Type.Union([Type.Integer(), Type.Null()]),
-      outcome: Type.String({ examples: ['success', 'refused', 'error'] }),
-      code: Type.Union([Type.String(), Type.Null()], {
-        description: 'the error code of a refusal',
+export const TokenList = Type.Object(
+  {
+    tokens: Type.Array(
+      Type.Object({
+        tokenId: Type.String(),
+        createdAt: Time,
+        expiresAt: Time,
+        revoked: Type.Boolean(),
       }),
-      requestId: Type.Union([Type.String(), Type.Null()]),
-      digest: Type.Union([Type.String(), Type.Null()], {
-        description: 'digest of the inputs, never the inputs',
-      }),
-      details: Type.Unknown({ description: 'small non-secret facts (an object), or null' }),
-      hash: Hex(
-        "this event's chain hash",
-        '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-      ),
-    }),
-  ),
-  next: Type.Union([Type.String(), Type.Null()], {
-    description: 'cursor for `after`, null at the end',
-  }),
-});
-
-export const AuditVerify = Type.Union(
-  [
-    Type.Object({
-      ok: Type.Literal(true),
-      chains: Type.Array(ChainHead),
-      checkpoint: Type.Union([
-        Type.Object({
-          instance: Type.String(),
-          seq: Type.Integer(),
-          ts: Type.Integer({ description: 'milliseconds' }),
-          chains: Type.Immutable(Type.Array(ChainHead)),
-          keyVersion: Type.Integer(),
-        }),
-        Type.Null(),
-      ]),
-    }),
-    Type.Object({
-      ok: Type.Literal(false),
-      brokenAt: Type.Object({ instance: Type.String(), seq: Type.Integer() }),
-      reason: Type.String(),
-    }),
-  ],
+    ),
+  },
   {
     examples: [
-      { ok: false, brokenAt: { instance: 'kms-1', seq: 42 }, reason: 'event 42 was altered' },
+      {
+        tokens: [
+          {
+            tokenId: 'tok_0123456789abcdef01234567',
+            createdAt: '2025-06-01T12:00:00.000Z',
+            expiresAt: '2025-08-30T12:00:00.000Z',
+            revoked: false,
+          },
+        ],
+      },
     ],
   },
 );
 
-export const CheckpointKey = Type.Object({
-  algorithm: Type.String({ examples: ['ed25519'] }),
-  publicKey: Hex(
-    'Ed25519 public key',
-    '0x3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29',
-  ),
-  keyVersion: Type.Integer(),
-  versions: Type.Array(
-    Type.Object({ version: Type.Integer(), publicKey: Type.Union([Type.String(), Type.Null()]) }),
-  ),
-});
+/** A plain schema, not TypeBox: the reply of a 204 has no body to type. */
+export const NoContent = { type: 'null', description: 'No content' } as const;
 
-export const Providers = Type.Array(
-  Type.Object({
-    name: Type.String(),
-    kind: Type.String({ examples: ['pkcs11', 'software', 'google-cloud-kms'] }),
-    priority: Type.Integer({ minimum: 0 }),
-    healthy: Type.Boolean(),
-    lastCheckAt: Type.Union([Time, Type.Null()]),
-    latencyMs: Type.Union([Type.Number(), Type.Null()]),
-    capabilities: Type.Object({
-      hmac: Type.Union([Type.Object({ minKeyBytes: Type.Integer() }), Type.Null()]),
-      aesGcm: Type.Boolean(),
-      sign: Type.Immutable(Type.Array(Type.String())),
-    }),
-    error: Type.Optional(Type.String()),
-  }),
-);
-
-export const Health = Type.Object({ status: Type.Literal('ok') });
+export const Health = Type.Object({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] });
 
 export const Readiness = Type.Object(
   {
@@ -294,20 +228,39 @@ export const Readiness = Type.Object(
   },
 );
 
-export const Jwks = Type.Object({
-  keys: Type.Array(
-    Type.Object({
-      kty: Type.String(),
-      crv: Type.Optional(Type.String()),
-      alg: Type.String(),
-      use: Type.String(),
-      kid: Type.Optional(Type.String({ description: '{name}:{version}' })),
-      x: Type.Optional(Type.String()),
-      y: Type.Optional(Type.String()),
-      pub: Type.Optional(Type.String()),
-    }),
-  ),
-});
+export const Jwks = Type.Object(
+  {
+    keys: Type.Array(
+      Type.Object({
+        kty: Type.String(),
+        crv: Type.Optional(Type.String()),
+        alg: Type.String(),
+        use: Type.String(),
+        kid: Type.Optional(Type.String({ description: '{name}:{version}' })),
+        x: Type.Optional(Type.String()),
+        y: Type.Optional(Type.String()),
+        pub: Type.Optional(Type.String()),
+      }),
+    ),
+  },
+  {
+    // RFC 8037 sec. A.2: the Ed25519 public key of RFC 8032 sec. 7.1 test 1.
+    examples: [
+      {
+        keys: [
+          {
+            kty: 'OKP',
+            crv: 'Ed25519',
+            alg: 'EdDSA',
+            use: 'sig',
+            kid: 'login-signer:1',
+            x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+          },
+        ],
+      },
+    ],
+  },
+);
 
 export const MetricsText = {
   description: 'Prometheus text exposition format',

@@ -10,7 +10,7 @@ import swagger, { formatParamUrl, type SwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { ERRORS, type ErrorCode } from '../errors.js';
-import { OPERATIONS, tagOf } from './openapi-operations.js';
+import { DESCRIPTIONS, OPERATIONS, tagOf } from './openapi-operations.js';
 import { ErrorSchema } from './openapi-schemas.js';
 
 type Json = Record<string, unknown>;
@@ -55,7 +55,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     transform: ({ schema, url, route }) => {
       const roles = (route.config as { roles?: unknown } | undefined)?.roles ?? 'public';
-      const doc = OPERATIONS[`${String(route.method)} ${formatParamUrl(url)}`];
+      const key = `${String(route.method)} ${formatParamUrl(url)}`;
+      const doc = OPERATIONS[key];
+      const description = DESCRIPTIONS[key];
       const s = (schema ?? {}) as Json;
       return {
         url,
@@ -63,6 +65,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           ...s,
           tags: s.tags ?? [tagOf(url)],
           ...(s.summary || !doc ? {} : { summary: doc.summary }),
+          ...(s.description || !description ? {} : { description }),
           'x-kms-roles': roles,
         } as unknown as typeof schema,
       };

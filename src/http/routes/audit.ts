@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Services } from '../../app.js';
-import { AuditEvents, AuditVerify, CheckpointKey, Providers } from '../openapi-schemas.js';
+import { AuditEvents, AuditVerify, CheckpointKey, Providers } from '../openapi-audit-schemas.js';
 
 const tags = ['audit'];
 
