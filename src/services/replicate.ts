@@ -99,6 +99,12 @@ export class ReplicateService {
     });
   }
 
+  /** Wipes the derived seeds (at shutdown). */
+  close(): void {
+    this.seeds.clear();
+    this.recipientCache.clear();
+  }
+
   async recipients(caller: Caller, raw: Target): Promise<Recipients> {
     const base = this.fields(caller, 'replicate.recipients', raw);
     const { t, key, version } = await this.attempt(base, async () => {

@@ -123,6 +123,21 @@ describe('end to end with the CLI', () => {
       ...cliAuth(),
     ]);
     expect(badVersion.code).toBe(2);
+    const dots = await runCli([
+      'replicate',
+      'identity',
+      '--ecosystem',
+      'zoo',
+      '--env',
+      '..',
+      '--service',
+      'iam',
+      '--out',
+      out,
+      ...cliAuth(),
+    ]);
+    expect(dots.code).toBe(2);
+    expect(dots.stderr).toContain('--env must match');
     const other = await runCli([
       'replicate',
       'identity',

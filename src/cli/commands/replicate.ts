@@ -18,8 +18,19 @@ interface Recipients {
   s3Prefix: string;
 }
 
+/** API.md "Replicate" forms, checked here too so that `..` can never reshape the URL. */
+const FORMS: Record<string, RegExp> = {
+  ecosystem: /^(hanzo|lux|zoo)$/,
+  env: /^[a-z0-9-]{1,63}$/,
+  service: /^[a-z0-9-]{1,63}$/,
+};
+
 function targetPath(ctx: CommandContext): string {
-  const parts = ['ecosystem', 'env', 'service'].map((f) => encodeURIComponent(flag(ctx, f)));
+  const parts = Object.entries(FORMS).map(([name, form]) => {
+    const value = flag(ctx, name);
+    if (!form.test(value)) throw new UsageError(`--${name} must match ${form.source}`);
+    return value;
+  });
   return `/v1/replicate/${parts.join('/')}`;
 }
 

@@ -82,6 +82,7 @@ export function replicateRoutes(services: Services): RouteModule {
       .catch((e: unknown) => req.log.error({ err: e }, 'audit of a refusal failed'));
   };
   return async (app: FastifyInstance) => {
+    app.addHook('onClose', () => replicate.close());
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
     r.get(
       '/v1/replicate/:ecosystem/:env/:service/recipients',
