@@ -6,7 +6,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { CommitListener, Trx, Writer } from '../store/writer.js';
+import { isRetryable, type CommitListener, type Trx, type Writer } from '../store/writer.js';
 import { KmsError, isKmsError } from '../errors.js';
 import { GENESIS, chainHash, type AuditEvent, type AuditFields, type Outcome } from './event.js';
 import { makeCheckpoint, type CheckpointSigner } from './checkpoint.js';
@@ -164,6 +164,8 @@ export async function audited<T>(
       try {
         value = await body(trx);
       } catch (e) {
+        // A deadlock or serialization failure is not the operation's outcome: the writer retries.
+        if (isRetryable(e)) throw e;
         failure = e;
         await sql`rollback to savepoint body`.execute(trx);
       }

@@ -31,6 +31,11 @@ const MAX_ATTEMPTS = 5;
 /** PostgreSQL: deadlock_detected, serialization_failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
+/** A PostgreSQL deadlock or serialization failure: the writer runs the operation again. */
+export function isRetryable(e: unknown): boolean {
+  return RETRYABLE.has((e as { code?: string } | null)?.code ?? '');
+}
+
 export class Writer {
   private queue: Pending[] = [];
   private running = false;
@@ -62,6 +67,11 @@ export class Writer {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // One turn of the event loop first, so requests whose bytes arrived meanwhile reach the
+        // queue and share this commit. better-sqlite3 is synchronous: a whole transaction (its
+        // fsync, about 3 ms here) runs without yielding, so without this turn nothing could join
+        // a batch and every commit would hold one operation (docs/performance.md).
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, MAX_BATCH);
         await this.commitBatch(batch);
       }
@@ -113,7 +123,7 @@ async function runOne(trx: Trx, p: Pending): Promise<{ ok: boolean; value: unkno
   } catch (e) {
     await sql`rollback to savepoint op`.execute(trx);
     await sql`release savepoint op`.execute(trx);
-    if (RETRYABLE.has((e as { code?: string }).code ?? '')) return 'retry';
+    if (isRetryable(e)) return 'retry';
     return {
       ok: false,
       value: isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e }),
