@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Services } from '../app.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { registerAuth } from './auth.js';
 import { RateLimiter } from '../services/rate-limit.js';
 import { systemRoutes } from './routes/system.js';
@@ -40,6 +40,7 @@ export async function createHttpServer(
         : `req_${randomBytes(8).toString('hex')}`;
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    frameworkErrors: frameworkErrorHandler,
     ...(tls
       ? {
           https: {
@@ -63,14 +64,17 @@ export async function createHttpServer(
   services.metrics.instrument(app);
   // A refusal decided before any service ran (role, schema) on a route that names a key is still
   // a key operation refused: it gets its audit event here (services audit their own refusals).
-  app.addHook('onResponse', async (req, reply) => {
+  // Awaited before the reply is sent, so the refusal is on record when the caller sees it.
+  app.addHook('onSend', async (req, reply, payload) => {
     const params = req.params as { name?: unknown; key?: unknown } | undefined;
     const key = params?.name ?? params?.key;
-    if (!req.earlyRefusal || !req.principal || typeof key !== 'string' || reply.statusCode < 400)
-      return;
-    await services
-      .auditEarlyRefusal(req, key, reply.statusCode)
-      .catch((e: unknown) => req.log.error({ err: e }, 'audit of a refusal failed'));
+    if (req.earlyRefusal && req.principal && typeof key === 'string' && reply.statusCode >= 400) {
+      req.earlyRefusal = false;
+      await services
+        .auditEarlyRefusal(req, key, reply.statusCode)
+        .catch((e: unknown) => req.log.error({ err: e }, 'audit of a refusal failed'));
+    }
+    return payload;
   });
   registerAuth(app, services.auth, {
     clientCerts: tls?.requireClientCert ?? false,
