@@ -2,7 +2,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'data', 'native/bls/build', 'coverage', 'test-artifacts'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'data',
+      'native/bls/build',
+      'coverage',
+      'test-artifacts',
+      '.tmp',
+      '.scratch-*',
+      'bench-profiles',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -17,7 +17,10 @@ export const ERRORS = {
   KEY_VERSION_RETIRED: { status: 409, message: 'the key version is below minDecryptionVersion' },
   KEY_DESTROYED: { status: 410, message: 'the key version was destroyed' },
   DECRYPTION_FAILED: { status: 400, message: 'decryption failed' },
-  DOUBLE_SIGN: { status: 409, message: 'another block was already signed at this height and round' },
+  DOUBLE_SIGN: {
+    status: 409,
+    message: 'another block was already signed at this height and round',
+  },
   HEIGHT_REGRESSION: { status: 409, message: 'height and round are below the watermark' },
   CHAIN_NOT_ALLOWED: { status: 422, message: 'the chain is not allowed' },
   NONCE_REUSED: { status: 409, message: 'the nonce was already used for another message' },
@@ -39,8 +42,15 @@ export class KmsError extends Error {
   /** Seconds, for RATE_LIMITED (sent as `retry-after`). */
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, opts: { cause?: unknown; retryAfter?: number } = {}) {
-    super(message ?? ERRORS[code].message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    opts: { cause?: unknown; retryAfter?: number } = {},
+  ) {
+    super(
+      message ?? ERRORS[code].message,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.name = 'KmsError';
     this.code = code;
     this.status = ERRORS[code].status;

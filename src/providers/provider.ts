@@ -18,13 +18,7 @@
  *   size, mechanism), `IntegrityError` when an unwrap or a decryption fails authentication.
  */
 export type Algorithm =
-  | 'bls12-381'
-  | 'secp256k1'
-  | 'ed25519'
-  | 'p-256'
-  | 'ml-dsa-65'
-  | 'hmac-sha256'
-  | 'aes-256-gcm';
+  'bls12-381' | 'secp256k1' | 'ed25519' | 'p-256' | 'ml-dsa-65' | 'hmac-sha256' | 'aes-256-gcm';
 
 export const ALGORITHMS: readonly Algorithm[] = [
   'bls12-381',
@@ -73,9 +67,19 @@ export interface KeyProvider {
   /** HMAC-SHA256(key, data) with an `hmac-sha256` (or any secret) key, inside the device. */
   hmacSha256(ref: SecretRef, data: Uint8Array): Promise<Uint8Array>;
   /** AES-256-GCM encrypt; returns ciphertext || 16-byte tag. `iv` must be 12 bytes. */
-  aesGcmEncrypt(ref: SecretRef, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  aesGcmEncrypt(
+    ref: SecretRef,
+    iv: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array>;
   /** AES-256-GCM decrypt of ciphertext || tag; throws `IntegrityError` on a bad tag. */
-  aesGcmDecrypt(ref: SecretRef, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  aesGcmDecrypt(
+    ref: SecretRef,
+    iv: Uint8Array,
+    sealed: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array>;
   /**
    * Signs inside the device, only for algorithms in `capabilities.sign`. ECDSA: `input` is the
    * 32-byte SHA-256 digest and the answer is raw `r || s` (not yet low-S normalised). Ed25519:
