@@ -11,7 +11,6 @@ import { SoftwareProvider } from './software.js';
 import { Pkcs11Provider } from './pkcs11/provider.js';
 import type { VendorName } from './pkcs11/vendors.js';
 import { ensureSoftHsmToken } from './pkcs11/softhsm-bootstrap.js';
-import { GcpKmsProvider } from './gcp/provider.js';
 
 export type ProviderFactory = (p: ProviderConfig, config: Config) => Promise<KeyProvider>;
 
@@ -43,19 +42,32 @@ export async function createProvider(p: ProviderConfig, config: Config): Promise
       pinFile: token.pinFile,
     };
   }
-  return new Pkcs11Provider({
+  const options = {
     name: settings.name,
-    vendor: settings.type as VendorName,
-    library: settings.library!,
+    ...(settings.library !== undefined ? { library: settings.library } : {}),
     ...(settings.tokenLabel !== undefined ? { tokenLabel: settings.tokenLabel } : {}),
     ...(settings.slot !== undefined ? { slot: settings.slot } : {}),
     pin: readSecret(settings.pinFile!, `kms: provider ${p.name}: pin_file`),
     ...(settings.rootKeyLabel !== undefined ? { rootKeyLabel: settings.rootKeyLabel } : {}),
-  });
+  };
+  if (p.type === 'aws-cloudhsm') {
+    // Imported only when configured, like Cloud KMS: the AWS SDK is large to load.
+    const { CloudHsmProvider } = await import('./pkcs11/cloudhsm.js');
+    return new CloudHsmProvider({
+      ...options,
+      ...(p.clusterId ? { clusterId: p.clusterId } : {}),
+      ...(p.region ? { region: p.region } : {}),
+      ...(p.endpoint ? { endpoint: p.endpoint } : {}),
+    });
+  }
+  return new Pkcs11Provider({ ...options, vendor: settings.type as VendorName });
 }
 
-function gcpProvider(p: ProviderConfig): KeyProvider {
+async function gcpProvider(p: ProviderConfig): Promise<KeyProvider> {
   if (p.credentials) checkReadable(p.credentials, `kms: provider ${p.name}: credentials`);
+  // Imported only when configured: @google-cloud/kms (gRPC, protobufjs) is most of the module
+  // loading of a start-up otherwise (docs/performance.md, startup-10k-keys).
+  const { GcpKmsProvider } = await import('./gcp/provider.js');
   return new GcpKmsProvider({
     name: p.name,
     projectId: p.projectId!,

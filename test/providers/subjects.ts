@@ -5,15 +5,18 @@
  * joins by adding a `ProviderSubject` to `allSubjects`.
  */
 import { startFakeGcpKms, type FakeGcpKms } from './fake-gcp-kms.js';
+import { startFakeCloudHsm, type FakeCloudHsm } from './fake-cloudhsm.js';
+import { setTokenPin } from './token-faults.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Capabilities, KeyProvider } from '../../src/providers/provider.js';
 import { GcpKmsProvider } from '../../src/providers/gcp/provider.js';
+import { CloudHsmProvider } from '../../src/providers/pkcs11/cloudhsm.js';
 import { Pkcs11Provider } from '../../src/providers/pkcs11/provider.js';
 import { SoftwareProvider } from '../../src/providers/software.js';
-import { testSoftHsm } from '../support/softhsm.js';
+import { testSoftHsm, type TestToken } from '../support/softhsm.js';
 
 export interface ProviderSubject {
   readonly name: string;
@@ -104,6 +107,56 @@ export function softHsmSubject(): ProviderSubject {
   };
 }
 
+/**
+ * The `aws-cloudhsm` setting: SoftHSM2 stands in for the CloudHSM PKCS#11 library (its token's user
+ * PIN in the CU form "user:password"), and the cluster is described by fake-cloudhsm.ts.
+ */
+export function cloudHsmSubject(): ProviderSubject {
+  let server: Promise<FakeCloudHsm> | undefined;
+  let token: TestToken | undefined;
+  const opened = new Map<string, CloudHsmProvider>();
+  const open = async (rootKeyLabel: string, importRootKey?: Uint8Array) => {
+    const hit = opened.get(rootKeyLabel);
+    if (hit) return hit;
+    const fake = await (server ??= startFakeCloudHsm().then((f) => {
+      f.addCluster('cluster-contract');
+      return f;
+    }));
+    // Set once, before anyone logs in: the SO cannot log in while a user session is.
+    token ??= setTokenPin(testSoftHsm().token('zoo-cloudhsm'), 'kms_cu:contract-password');
+    const p = new CloudHsmProvider({
+      ...token.options,
+      name: 'aws-cloudhsm',
+      rootKeyLabel,
+      ...(importRootKey ? { importRootKey } : {}),
+      clusterId: 'cluster-contract',
+      region: fake.region,
+      endpoint: fake.endpoint,
+      credentials: fake.credentials,
+    });
+    await p.open();
+    opened.set(rootKeyLabel, p);
+    return p;
+  };
+  return {
+    name: 'pkcs11/aws-cloudhsm (SoftHSM2 standing in)',
+    // The setting declares no in-device AES-GCM: CloudHSM picks the GCM IV itself.
+    capabilities: { hmac: { minKeyBytes: 32 }, aesGcm: false, sign: ['p-256', 'secp256k1'] },
+    rootKeySizes: [16, 24, 32],
+    make: () => open(`root-${id()}`),
+    withRootKey: (kek) =>
+      open(`kek-${createHash('sha256').update(kek).digest('hex').slice(0, 24)}`, kek),
+    refusesWrapOf: (n) => n === 0 || n % 8 !== 0,
+    refusesHmacKeyOf: (n) => n % 8 !== 0 || n < 32,
+    cachedKeys: (p) => (p as CloudHsmProvider).hsm.cachedKeyCount,
+    async cleanup() {
+      await Promise.all([...opened.values()].map((p) => p.close()));
+      opened.clear();
+      await (await server)?.stop();
+    },
+  };
+}
+
 /** Google Cloud KMS through @google-cloud/kms over gRPC and TLS, against fake-gcp-kms.ts. */
 export function gcpSubject(): ProviderSubject {
   let server: Promise<FakeGcpKms> | undefined;
@@ -139,5 +192,5 @@ export function gcpSubject(): ProviderSubject {
 }
 
 export function allSubjects(): ProviderSubject[] {
-  return [softwareSubject(), softHsmSubject(), gcpSubject()];
+  return [softwareSubject(), softHsmSubject(), cloudHsmSubject(), gcpSubject()];
 }

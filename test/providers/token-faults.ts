@@ -31,12 +31,21 @@ function setUserPin(slot: Slot, soPin: string, pin: string): void {
   }
 }
 
+const soPinOf = (token: TestToken): string =>
+  readFileSync(path.join(path.dirname(token.pinFile), 'so.pin'), 'utf8').trim();
+
 /** Revokes access to `token`; returns the function that gives it back (the original PIN). */
 export function revokeAccess(token: TestToken): () => void {
   const slot = slotOf(token);
-  const soPin = readFileSync(path.join(path.dirname(token.pinFile), 'so.pin'), 'utf8').trim();
+  const soPin = soPinOf(token);
   // Synchronous from here on: no request can reach the token between these calls.
   slot.lib.C_CloseAllSessions(slot.handle);
   setUserPin(slot, soPin, randomBytes(12).toString('base64url'));
   return () => setUserPin(slot, soPin, token.pin);
+}
+
+/** Sets the user PIN of `token` (a stand-in whose vendor library expects another PIN form). */
+export function setTokenPin(token: TestToken, pin: string): TestToken {
+  setUserPin(slotOf(token), soPinOf(token), pin);
+  return { ...token, pin, options: { ...token.options, pin } };
 }

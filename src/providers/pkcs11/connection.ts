@@ -17,7 +17,7 @@ import {
   openUserSession,
   type TokenTarget,
 } from './token.js';
-import { capabilitiesOf, type VendorName, type VendorSettings } from './vendors.js';
+import { capabilitiesOf, kwpMechanismOf, type VendorName, type VendorSettings } from './vendors.js';
 
 export interface Connection {
   readonly slot: Slot;
@@ -48,11 +48,13 @@ export function connect(o: ConnectOptions): Connection {
   }
   const slot = findSlot(loadPkcs11Module(o.provider, library), o);
   const listed = listedMechanisms(slot);
-  const kwp = o.settings.kwpMechanism;
-  if (kwp === null || !listed.has(kwp)) {
+  const kwp = kwpMechanismOf(o.settings, listed);
+  if (kwp === undefined) {
+    const wanted = o.settings.kwpMechanisms.map((m) => `0x${m.toString(16)}`).join(' or ');
     throw new Error(
-      `pkcs11 provider ${o.provider}: the ${o.vendor} token offers no RFC 5649 key wrap (AES-KWP), ` +
-        'which the KMS needs to keep its root key in the device (see docs/providers.md)',
+      `pkcs11 provider ${o.provider}: the ${o.vendor} token offers no RFC 5649 key wrap (AES-KWP, ` +
+        `mechanism ${wanted || 'none known'}), which the KMS needs to keep its root key in the device ` +
+        '(see docs/providers.md)',
     );
   }
   const session = step(o.provider, 'opening a session', () => openUserSession(slot, o));

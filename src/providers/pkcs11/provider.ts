@@ -28,7 +28,13 @@ import { HandleCache } from './handle-cache.js';
 import { destroyQuietly, unwrapForUse, unwrapValue, wrapValue, type Usage } from './objects.js';
 import * as ops from './operations.js';
 import { decodePkcs8, encodePkcs8, isPkcs8Algorithm } from './pkcs8.js';
-import { capabilitiesOf, vendorSettings, type VendorName, type VendorSettings } from './vendors.js';
+import {
+  capabilitiesOf,
+  checkVendor,
+  vendorSettings,
+  type VendorName,
+  type VendorSettings,
+} from './vendors.js';
 
 export interface Pkcs11ProviderOptions {
   /** Instance name from config. */
@@ -71,6 +77,7 @@ export class Pkcs11Provider implements KeyProvider {
   constructor(private readonly opts: Pkcs11ProviderOptions) {
     this.name = opts.name;
     this.vendor = opts.vendor ?? 'softhsm2';
+    checkVendor(this.name, this.vendor, opts.pin);
     this.settings = vendorSettings(this.vendor);
     this.caps = capabilitiesOf(this.settings);
     this.cache = new HandleCache<Key>(opts.maxCachedKeys ?? 10_000, (key) => {
