@@ -4,7 +4,7 @@
  * unexpected is logged in full and answered as a vague 500 (never a stack or a secret).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ERRORS, KmsError, isKmsError, type ErrorCode } from '../errors.js';
+import { ERRORS, KmsError, invalid, isKmsError, type ErrorCode } from '../errors.js';
 
 interface AjvError {
   keyword: string;
@@ -73,6 +73,23 @@ export function errorHandler(
 
 export function errorBody(code: ErrorCode, message: string, requestId: string) {
   return { error: { code, message, requestId } };
+}
+
+/**
+ * Errors the router raises before any hook runs (a malformed percent-encoding, a path parameter
+ * over `maxParamLength`): the API's error shape and `x-request-id` too, not Fastify's own body.
+ */
+export function frameworkErrorHandler(
+  err: FastifyError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  void reply.header('x-request-id', req.id);
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return errorHandler(invalid('path parameter', 'is longer than 512 characters'), req, reply);
+  if (err.code === 'FST_ERR_BAD_URL')
+    return errorHandler(invalid('URL', 'is not valid percent-encoding'), req, reply);
+  errorHandler(err, req, reply);
 }
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply): void {
