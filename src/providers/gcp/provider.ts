@@ -26,6 +26,7 @@ import {
   type KeyProvider,
   type SecretRef,
 } from '../provider.js';
+import { notOpen } from '../not-open.js';
 import { crc32c } from './crc32c.js';
 import { codeName, grpcCode, mapGcpError } from './errors.js';
 
@@ -62,6 +63,8 @@ export class GcpKmsProvider implements KeyProvider {
   readonly capabilities: Capabilities = Object.freeze({ hmac: null, aesGcm: false, sign: [] });
   readonly keyName: string;
   private client: KeyManagementServiceClient | undefined;
+  /** Why open() failed, so that every later check says it (/readyz) instead of "not open". */
+  private openError: Error | undefined;
 
   constructor(private readonly opts: GcpKmsProviderOptions) {
     this.name = opts.name;
@@ -72,13 +75,16 @@ export class GcpKmsProvider implements KeyProvider {
   /** Connects and checks that the root key exists, encrypts and has an enabled primary version. */
   async open(): Promise<void> {
     if (this.client) return;
-    const client = new KeyManagementServiceClient(this.clientOptions());
+    let client: KeyManagementServiceClient | undefined;
     try {
+      client = new KeyManagementServiceClient(this.clientOptions());
       await this.checkRootKey(client);
     } catch (e) {
-      await client.close().catch(() => undefined);
+      await client?.close().catch(() => undefined);
+      this.openError = e as Error;
       throw e;
     }
+    this.openError = undefined;
     this.client = client;
   }
 
@@ -216,7 +222,7 @@ export class GcpKmsProvider implements KeyProvider {
     what: 'encrypt' | 'decrypt',
     fn: (c: KeyManagementServiceClient) => Promise<T>,
   ): Promise<T> {
-    if (!this.client) throw new ProviderUnavailableError(this.name, 'not open');
+    if (!this.client) throw notOpen(this.name, this.openError);
     try {
       return await fn(this.client);
     } catch (e) {

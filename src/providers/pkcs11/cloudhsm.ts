@@ -26,6 +26,7 @@ import {
   type KeyProvider,
   type SecretRef,
 } from '../provider.js';
+import { notOpen } from '../not-open.js';
 import { Pkcs11Provider, type Pkcs11ProviderOptions } from './provider.js';
 
 export interface CloudHsmProviderOptions extends Omit<Pkcs11ProviderOptions, 'vendor'> {
@@ -56,6 +57,8 @@ export class CloudHsmProvider implements KeyProvider {
   readonly hsm: Pkcs11Provider;
   private readonly client: CloudHSMV2Client;
   private view: ClusterView | undefined;
+  private opened = false;
+  private openError: Error | undefined;
   private apiError: string | undefined;
 
   constructor(private readonly opts: CloudHsmProviderOptions) {
@@ -84,6 +87,18 @@ export class CloudHsmProvider implements KeyProvider {
   }
 
   async open(): Promise<void> {
+    try {
+      await this.openCluster();
+      await this.hsm.open();
+      this.opened = true;
+      this.openError = undefined;
+    } catch (e) {
+      this.openError = e as Error;
+      throw e;
+    }
+  }
+
+  private async openCluster(): Promise<void> {
     let cluster: ClusterView;
     try {
       cluster = await this.describe();
@@ -92,10 +107,10 @@ export class CloudHsmProvider implements KeyProvider {
     }
     const problem = notServing(cluster);
     if (problem) throw new Error(`aws-cloudhsm provider ${this.name}: ${problem}`);
-    await this.hsm.open();
   }
 
   async health(): Promise<void> {
+    if (!this.opened) throw notOpen(this.name, this.openError);
     let cluster: ClusterView | undefined;
     try {
       cluster = await this.describe();

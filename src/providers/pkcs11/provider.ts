@@ -23,6 +23,7 @@ import {
   type SecretRef,
 } from '../provider.js';
 import { connect, disconnect, type Connection } from './connection.js';
+import { notOpen } from '../not-open.js';
 import { isConnectionLost, mapPkcs11Error, type Pkcs11Step } from './errors.js';
 import { HandleCache } from './handle-cache.js';
 import { destroyQuietly, unwrapForUse, unwrapValue, wrapValue, type Usage } from './objects.js';
@@ -72,6 +73,8 @@ export class Pkcs11Provider implements KeyProvider {
   private caps: Capabilities;
   private conn: Connection | undefined;
   private opened = false;
+  /** Why open() failed, so that every later check says it (/readyz) instead of "not open". */
+  private openError: Error | undefined;
   private readonly cache: HandleCache<Key>;
 
   constructor(private readonly opts: Pkcs11ProviderOptions) {
@@ -97,8 +100,14 @@ export class Pkcs11Provider implements KeyProvider {
 
   async open(): Promise<void> {
     if (this.conn) return;
-    this.conn = this.connect();
+    try {
+      this.conn = this.connect();
+    } catch (e) {
+      this.openError = e as Error;
+      throw e;
+    }
     this.opened = true;
+    this.openError = undefined;
   }
 
   async wrap(algorithm: Algorithm, secret: Uint8Array): Promise<Uint8Array> {
@@ -211,7 +220,7 @@ export class Pkcs11Provider implements KeyProvider {
   /** The live connection, reconnecting after a lost session (the failover health check retries). */
   private connection(): Connection {
     if (this.conn) return this.conn;
-    if (!this.opened) throw new ProviderUnavailableError(this.name, 'not open');
+    if (!this.opened) throw notOpen(this.name, this.openError);
     try {
       this.conn = this.connect();
       return this.conn;
