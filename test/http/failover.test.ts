@@ -133,14 +133,15 @@ async function within(limitMs: number, what: string, cond: () => boolean | Promi
   return Date.now() - started;
 }
 
-async function wrapsOf(name: string): Promise<string[]> {
-  const rows = await t.kms.services.deps.db
+/** Providers holding a blob of `name` (of one version, when given). */
+async function wrapsOf(name: string, version?: number): Promise<string[]> {
+  let q = t.kms.services.deps.db
     .selectFrom('key_wraps')
     .innerJoin('keys', 'keys.id', 'key_wraps.key_id')
     .select('key_wraps.provider')
-    .where('keys.name', '=', name)
-    .orderBy('key_wraps.provider')
-    .execute();
+    .where('keys.name', '=', name);
+  if (version !== undefined) q = q.where('key_wraps.version', '=', version);
+  const rows = await q.orderBy('key_wraps.provider').execute();
   return rows.map((r) => r.provider);
 }
 
@@ -240,5 +241,26 @@ describe('failover from hsm-a to hsm-b under traffic, and back', () => {
       restore();
     }
     await within(3 * INTERVAL_MS, 'the backup healthy again', () => status('hsm-b').healthy);
+  });
+
+  it('a key rotated during an outage gets its new version repaired; a destroyed one gets nothing back', async () => {
+    await createKey('rot', 'aes-256-gcm', 'encryption');
+    const restore = revokeAccess(tokenA);
+    try {
+      await set.checkAll(true);
+      expect(set.isHealthy('hsm-a')).toBe(false);
+      expect((await t.call('POST', '/v1/keys/rot/rotate')).status).toBe(200);
+      await createKey('shred', 'hmac-sha256', 'derivation');
+      expect((await t.call('DELETE', '/v1/keys/shred')).status).toBe(200);
+    } finally {
+      restore();
+    }
+    await within(5000, 'rot v2 repaired', async () => (await wrapsOf('rot', 2)).includes('hsm-a'));
+    expect(await wrapsOf('rot', 1)).toEqual(['hsm-a', 'hsm-b']);
+    expect(await wrapsOf('shred')).toEqual([]);
+    const events = await t.call('GET', '/v1/audit/events?action=key.wrap_repair&limit=100');
+    const keys = events.body.events.map((e: { key: string }) => e.key);
+    expect(keys).toContain('rot');
+    expect(keys).not.toContain('shred');
   });
 });
