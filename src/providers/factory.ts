@@ -9,7 +9,7 @@ import { ConfigError } from '../config/config.js';
 import type { KeyProvider } from './provider.js';
 import { SoftwareProvider } from './software.js';
 import { Pkcs11Provider } from './pkcs11/provider.js';
-import type { VendorName } from './pkcs11/vendors.js';
+import { pinFormMismatch, type VendorName } from './pkcs11/vendors.js';
 import { ensureSoftHsmToken } from './pkcs11/softhsm-bootstrap.js';
 
 export type ProviderFactory = (p: ProviderConfig, config: Config) => Promise<KeyProvider>;
@@ -42,12 +42,15 @@ export async function createProvider(p: ProviderConfig, config: Config): Promise
       pinFile: token.pinFile,
     };
   }
+  const pin = readSecret(settings.pinFile!, `kms: provider ${p.name}: pin_file`);
+  const form = pinFormMismatch(p.type as VendorName, pin);
+  if (form) throw new ConfigError(`kms: provider ${p.name}: pin_file must hold ${form}`);
   const options = {
     name: settings.name,
     ...(settings.library !== undefined ? { library: settings.library } : {}),
     ...(settings.tokenLabel !== undefined ? { tokenLabel: settings.tokenLabel } : {}),
     ...(settings.slot !== undefined ? { slot: settings.slot } : {}),
-    pin: readSecret(settings.pinFile!, `kms: provider ${p.name}: pin_file`),
+    pin,
     ...(settings.rootKeyLabel !== undefined ? { rootKeyLabel: settings.rootKeyLabel } : {}),
   };
   if (p.type === 'aws-cloudhsm') {

@@ -109,9 +109,12 @@ describe('start-up errors name the provider and the problem', () => {
     expect(fake.calls.badSignature).toBeGreaterThan(0);
   });
 
-  it('a PIN file that does not hold "<crypto user>:<password>"', () => {
-    expect(() => new CloudHsmProvider(options({ pin: 'password-only' }))).toThrow(
-      'pkcs11 provider cloudhsm: the aws-cloudhsm PIN file must hold <crypto user>:<password>',
+  it('a PIN file that does not hold "<crypto user>:<password>"', async () => {
+    const pinFile = path.join(testSoftHsm().dir, 'plain.pin');
+    writeFileSync(pinFile, 'password-only\n', { mode: 0o600 });
+    const config = configOf(pinFile);
+    await expect(createProvider(config.providers[0]!, config)).rejects.toThrow(
+      'kms: provider aws-cloudhsm: pin_file must hold <crypto user>:<password>',
     );
   });
 });
@@ -170,22 +173,7 @@ describe('from config (kms.aws-cloudhsm), credentials from the default chain', (
     vi.stubEnv('AWS_ACCESS_KEY_ID', fake.credentials.accessKeyId);
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', fake.credentials.secretAccessKey);
     try {
-      const config = buildConfig(
-        {
-          kms: {
-            provider: 'aws-cloudhsm',
-            'aws-cloudhsm': {
-              library: token.library,
-              token_label: token.tokenLabel,
-              pin_file: pinFile,
-              cluster_id: cluster.id,
-              region: fake.region,
-              endpoint: fake.endpoint,
-            },
-          },
-        },
-        { KMS_DATA_DIR: testSoftHsm().dir },
-      );
+      const config = configOf(pinFile);
       const p = await createProvider(config.providers[0]!, config);
       expect(p).toBeInstanceOf(CloudHsmProvider);
       opened.push(p as CloudHsmProvider);
@@ -201,3 +189,22 @@ describe('from config (kms.aws-cloudhsm), credentials from the default chain', (
     }
   });
 });
+
+function configOf(pinFile: string) {
+  return buildConfig(
+    {
+      kms: {
+        provider: 'aws-cloudhsm',
+        'aws-cloudhsm': {
+          library: token.library,
+          token_label: token.tokenLabel,
+          pin_file: pinFile,
+          cluster_id: cluster.id,
+          region: fake.region,
+          endpoint: fake.endpoint,
+        },
+      },
+    },
+    { KMS_DATA_DIR: testSoftHsm().dir },
+  );
+}

@@ -11,6 +11,7 @@ import {
   VENDORS,
   capabilitiesOf,
   kwpMechanismOf,
+  pinFormMismatch,
   type VendorName,
 } from '../../src/providers/pkcs11/vendors.js';
 
@@ -43,17 +44,18 @@ describe('devices without an RFC 5649 wrap are refused at start, with the reason
   });
 });
 
-describe('PIN forms the vendor libraries expect', () => {
-  it('aws-cloudhsm needs "<crypto user>:<password>"', () => {
-    expect(() => make('aws-cloudhsm', 'just-a-password')).toThrow(
-      'pkcs11 provider p-aws-cloudhsm: the aws-cloudhsm PIN file must hold <crypto user>:<password>',
-    );
-    expect(() => make('aws-cloudhsm', 'kms_cu:secret')).not.toThrow();
+describe('PIN forms the vendor libraries expect (checked on the config path)', () => {
+  it('aws-cloudhsm needs "<crypto user>:<password>", yubihsm2 a key id first', () => {
+    expect(pinFormMismatch('aws-cloudhsm', 'just-a-password')).toBe('<crypto user>:<password>');
+    expect(pinFormMismatch('aws-cloudhsm', 'kms_cu:secret')).toBeUndefined();
+    expect(pinFormMismatch('yubihsm2', 'password')).toMatch(/4-hex-digit authentication key id/);
+    expect(pinFormMismatch('yubihsm2', '0001password')).toBeUndefined();
   });
 
   it('luna and softhsm2 take any PIN', () => {
+    expect(pinFormMismatch('luna', 'x')).toBeUndefined();
+    expect(pinFormMismatch('softhsm2', 'x')).toBeUndefined();
     expect(() => make('luna', 'x')).not.toThrow();
-    expect(() => make('softhsm2', 'x')).not.toThrow();
   });
 });
 

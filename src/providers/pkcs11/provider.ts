@@ -80,7 +80,7 @@ export class Pkcs11Provider implements KeyProvider {
   constructor(private readonly opts: Pkcs11ProviderOptions) {
     this.name = opts.name;
     this.vendor = opts.vendor ?? 'softhsm2';
-    checkVendor(this.name, this.vendor, opts.pin);
+    checkVendor(this.name, this.vendor);
     this.settings = vendorSettings(this.vendor);
     this.caps = capabilitiesOf(this.settings);
     this.cache = new HandleCache<Key>(opts.maxCachedKeys ?? 10_000, (key) => {

@@ -126,20 +126,22 @@ export function vendorSettings(name: VendorName): VendorSettings {
 }
 
 /**
- * Checks, before anything is loaded, that `vendor` can be a provider here and that `pin` has the
- * form its library expects; throws an Error naming the provider and the problem.
+ * Checks, before anything is loaded, that `vendor` can be a provider here (it can hold a root key);
+ * throws an Error naming the provider and the reason.
  */
-export function checkVendor(provider: string, vendor: VendorName, pin: string): void {
+export function checkVendor(provider: string, vendor: VendorName): void {
   const v = VENDORS[vendor];
-  if (v.kwpMechanisms.length === 0) {
-    throw new Error(
-      `pkcs11 provider ${provider}: ${vendor} cannot hold the KMS root key: ${v.refusal ?? 'no RFC 5649 key wrap'}. ` +
-        'Every provider keeps a root key and wraps every secret under it (docs/providers.md)',
-    );
-  }
-  if (v.pin && !v.pin.pattern.test(pin)) {
-    throw new Error(`pkcs11 provider ${provider}: the ${vendor} PIN file must hold ${v.pin.form}`);
-  }
+  if (v.kwpMechanisms.length > 0) return;
+  throw new Error(
+    `pkcs11 provider ${provider}: ${vendor} cannot hold the KMS root key: ${v.refusal ?? 'no RFC 5649 key wrap'}. ` +
+      'Every provider keeps a root key and wraps every secret under it (docs/providers.md)',
+  );
+}
+
+/** The PIN form `vendor`'s library expects when `pin` does not have it (config, before C_Login). */
+export function pinFormMismatch(vendor: VendorName, pin: string): string | undefined {
+  const form = VENDORS[vendor].pin;
+  return form && !form.pattern.test(pin) ? form.form : undefined;
 }
 
 /** The first of the vendor's RFC 5649 mechanisms that the token lists, or undefined. */
