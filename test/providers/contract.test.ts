@@ -237,6 +237,21 @@ describe.each(subjects)('KeyProvider contract: $name', (subject) => {
     });
   });
 
+  const damage = subject.damageAnswers;
+  if (damage)
+    it('rejects an answer whose integrity check fails (a wrong CRC32C) and never returns it', async () => {
+      await damage(true);
+      try {
+        await expect(p.wrap('hmac-sha256', randomBytes(32))).rejects.toBeInstanceOf(
+          ProviderUnavailableError,
+        );
+        await expect(p.health()).rejects.toBeInstanceOf(ProviderUnavailableError);
+      } finally {
+        await damage(false);
+      }
+      await expect(p.health()).resolves.toBeUndefined();
+    });
+
   it('health() runs a canary and resolves', async () => {
     await expect(p.health()).resolves.toBeUndefined();
   });

@@ -35,6 +35,11 @@ export interface ProviderSubject {
   refusesWrapOf(length: number): boolean;
   /** HMAC key lengths it documents as refused (at wrap or at hmacSha256). */
   refusesHmacKeyOf(length: number): boolean;
+  /**
+   * For a remote provider with integrity fields (Cloud KMS CRC32C): makes the server answer with a
+   * checksum that does not match (true) or answer correctly again (false).
+   */
+  damageAnswers?(on: boolean): Promise<void>;
   /** In-provider objects cached for reuse, when the provider caches. */
   cachedKeys?(p: KeyProvider): number;
   cleanup(): Promise<void>;
@@ -184,6 +189,10 @@ export function gcpSubject(): ProviderSubject {
     },
     refusesWrapOf: (n) => n === 0,
     refusesHmacKeyOf: () => true,
+    async damageAnswers(on) {
+      const fake = await (server ??= startFakeGcpKms());
+      fake.fault = on ? 'ciphertext-crc' : 'none';
+    },
     async cleanup() {
       await Promise.all(opened.map((p) => p.close()));
       await (await server)?.stop();
