@@ -303,6 +303,7 @@ async function openProviders(
     given ?? (await Promise.all(config.providers.map((p) => createProvider(p, config))));
   const set = new ProviderSet(providers, {
     healthCheckIntervalMs: config.failover.healthCheckIntervalMs,
+    reopen: (p) => store.lock.withLock('providers', () => p.open()),
     onChange: (name, healthy, error) =>
       logger.warn(
         { provider: name, healthy, error },
@@ -316,7 +317,7 @@ async function openProviders(
         await p.open();
       } catch (e) {
         failures.push(`${p.name}: ${(e as Error).message}`);
-        set.markDown(p.name, (e as Error).message);
+        set.markUnopened(p.name, (e as Error).message);
       }
     }
   });

@@ -35,6 +35,8 @@ interface State {
   checking: Promise<void> | undefined;
   ok: number;
   unavailable: number;
+  /** `open()` failed at start-up: the next due check opens it first (`reopen`). */
+  neverOpened: boolean;
 }
 
 export type HealthListener = (name: string, healthy: boolean, error?: string) => void;
@@ -43,6 +45,11 @@ export interface ProviderSetOptions {
   readonly healthCheckIntervalMs: number;
   readonly onChange?: HealthListener;
   readonly now?: () => number;
+  /**
+   * Opens a provider that never opened (its device was missing at start), under the store lock so
+   * its root key is made once across instances. Without it such a provider stays out until restart.
+   */
+  readonly reopen?: (p: KeyProvider) => Promise<void>;
 }
 
 const MIN_BACKOFF_MS = 1000;
@@ -76,6 +83,7 @@ export class ProviderSet {
         checking: undefined,
         ok: 0,
         unavailable: 0,
+        neverOpened: false,
       });
     }
   }
@@ -127,6 +135,13 @@ export class ProviderSet {
   }
 
   /** Takes a provider out until its canary passes again, after a backoff that doubles per failure. */
+  /** Marks a provider whose `open()` failed at start-up: down, and reopened by the health check. */
+  markUnopened(name: string, error: string): void {
+    const s = this.states.get(name);
+    if (s) s.neverOpened = true;
+    this.markDown(name, error);
+  }
+
   markDown(name: string, error: string): void {
     const s = this.states.get(name);
     if (!s) return;
@@ -164,6 +179,10 @@ export class ProviderSet {
   private async canary(p: KeyProvider, s: State): Promise<void> {
     const started = performance.now();
     try {
+      if (s.neverOpened && this.opts.reopen) {
+        await this.opts.reopen(p);
+        s.neverOpened = false;
+      }
       await p.health();
       s.latencyMs = Math.round((performance.now() - started) * 100) / 100;
       s.lastCheckAt = this.now();

@@ -200,3 +200,57 @@ describe('AWS CloudHSM cluster state feeds /readyz and failover', () => {
     expect(served('aws-cloudhsm')).toBe(primaryBefore + 1);
   });
 });
+
+describe('a provider that could not open at start joins when its device appears', () => {
+  it('is opened by the health check, gets its root key and the wraps of existing keys', async () => {
+    const later = testSoftHsm().token('startup-later-probe');
+    const t = await kmsWith({
+      provider: 'primary',
+      providers: {
+        primary: softhsm(good),
+        later: softhsm(later, { token_label: 'startup-later' }),
+      },
+      failover: { providers: ['later'], health_check_interval: '1s' },
+    });
+    expect(failedCheck((await t.call('GET', '/readyz', { token: null })).body, 'later')).toMatch(
+      /startup-later/,
+    );
+    const made = await t.call('POST', '/v1/keys', {
+      body: { name: 'before-join', algorithm: 'p-256', purpose: 'signing' },
+    });
+    expect(made.status).toBe(201);
+    testSoftHsm().token('startup-later', { pin: later.pin });
+    let joined = false;
+    for (let i = 0; i < 50 && !joined; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const list = await t.call('GET', '/v1/providers');
+      joined = list.body.some(
+        (p: { name: string; healthy: boolean }) => p.name === 'later' && p.healthy,
+      );
+    }
+    expect(joined).toBe(true);
+    const wraps = await t.kms.services.deps.db
+      .selectFrom('key_wraps')
+      .innerJoin('keys', 'keys.id', 'key_wraps.key_id')
+      .select(['keys.name', 'key_wraps.provider'])
+      .where('keys.name', '=', 'before-join')
+      .execute();
+    await expect
+      .poll(
+        async () =>
+          (
+            await t.kms.services.deps.db
+              .selectFrom('key_wraps')
+              .innerJoin('keys', 'keys.id', 'key_wraps.key_id')
+              .select('key_wraps.provider')
+              .where('keys.name', '=', 'before-join')
+              .execute()
+          )
+            .map((w) => w.provider)
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual(['later', 'primary']);
+    expect(wraps.length).toBeGreaterThanOrEqual(1);
+  });
+});
