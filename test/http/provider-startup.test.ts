@@ -229,12 +229,6 @@ describe('a provider that could not open at start joins when its device appears'
       );
     }
     expect(joined).toBe(true);
-    const wraps = await t.kms.services.deps.db
-      .selectFrom('key_wraps')
-      .innerJoin('keys', 'keys.id', 'key_wraps.key_id')
-      .select(['keys.name', 'key_wraps.provider'])
-      .where('keys.name', '=', 'before-join')
-      .execute();
     await expect
       .poll(
         async () =>
@@ -251,6 +245,5 @@ describe('a provider that could not open at start joins when its device appears'
         { timeout: 10_000 },
       )
       .toEqual(['later', 'primary']);
-    expect(wraps.length).toBeGreaterThanOrEqual(1);
   });
 });
