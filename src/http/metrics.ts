@@ -7,7 +7,12 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface MetricSources {
-  providers(): { name: string; healthy: boolean; latencyMs: number | null }[];
+  providers(): {
+    name: string;
+    healthy: boolean;
+    latencyMs: number | null;
+    operations?: { ok: number; unavailable: number };
+  }[];
   auditLength(): Promise<number>;
   keyCounts(): Promise<{ algorithm: string; count: number }[]>;
 }
@@ -47,6 +52,12 @@ export class Metrics {
       labelNames: ['provider'],
       registers: [this.registry],
     });
+    const providerOps = new Gauge({
+      name: 'kms_provider_operations',
+      help: 'Provider operations since start: ok, or failed because the provider was unavailable',
+      labelNames: ['provider', 'outcome'],
+      registers: [this.registry],
+    });
     const audit = new Gauge({
       name: 'kms_audit_events',
       help: 'Audit events stored, all chains',
@@ -62,6 +73,10 @@ export class Metrics {
       for (const p of sources.providers()) {
         providerHealth.set({ provider: p.name }, p.healthy ? 1 : 0);
         if (p.latencyMs !== null) providerLatency.set({ provider: p.name }, p.latencyMs);
+        if (p.operations) {
+          providerOps.set({ provider: p.name, outcome: 'ok' }, p.operations.ok);
+          providerOps.set({ provider: p.name, outcome: 'unavailable' }, p.operations.unavailable);
+        }
       }
       audit.set(await sources.auditLength());
       keys.reset();

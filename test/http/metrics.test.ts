@@ -167,6 +167,9 @@ describe('/metrics', () => {
     // key.create, 3 x key.sign, the refused sign: one audit event each.
     expect(d('kms_audit_events', {})).toBeGreaterThanOrEqual(5);
     expect(value(after, 'kms_provider_healthy', { provider: 'softhsm2' })).toBe(1);
+    expect(
+      value(after, 'kms_provider_operations', { provider: 'softhsm2', outcome: 'ok' }),
+    ).toBeGreaterThan(0);
   });
 
   it('keeps histogram buckets cumulative, ending at the count', async () => {
@@ -202,7 +205,16 @@ describe('/metrics', () => {
     // principal names, key names, user-chosen path segments and request ids never become labels.
     for (const personal of ['did-lux-122-alice', 'alice-secret-key', 'with-user-7e21', 'req_'])
       expect(text).not.toContain(personal);
-    const allowed = new Set(['method', 'route', 'status', 'code', 'provider', 'algorithm', 'le']);
+    const allowed = new Set([
+      'method',
+      'route',
+      'status',
+      'code',
+      'provider',
+      'outcome',
+      'algorithm',
+      'le',
+    ]);
     for (const [name, f] of families)
       for (const s of f.samples)
         for (const [label, v] of Object.entries(s.labels)) {
