@@ -113,96 +113,108 @@ function paramNames(route: Route): string[] {
     .concat(route.url.endsWith('*') ? ['*'] : []);
 }
 
+/** The request being built: each mutator changes one part of it. */
+interface Draft {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+  readonly query: Record<string, string>;
+  readonly headers: Record<string, string>;
+  body: Record<string, unknown> | undefined;
+  payload: string | undefined;
+  method: string;
+}
+
+type Mutator = (d: Draft, rng: Rng, ctx: CaseContext, kind: string) => void;
+
+function asJson(d: Draft, payload: string): void {
+  d.payload = payload;
+  d.headers['content-type'] = 'application/json';
+}
+
+function mutateField(d: Draft, rng: Rng, ctx: CaseContext, kind: string): void {
+  const all = d.body ? leaves(d.body) : [];
+  if (!d.body || !all.length) return asJson(d, rng.pick(BAD_JSON_TEXT));
+  const at = rng.pick(all);
+  const value = kind === 'drop' ? undefined : hostileFor(rng, String(at[at.length - 1]), ctx);
+  setAt(d.body, at, value);
+  d.payload = JSON.stringify(d.body);
+}
+
+const BAD_AUTH = (admin: string) => [
+  '',
+  'Bearer',
+  'Bearer ',
+  `Bearer ${admin}x`,
+  `Bearer ${admin.slice(0, -1)}`,
+  `bearer ${admin}`,
+  `Basic ${Buffer.from('admin:admin').toString('base64')}`,
+  `Bearer ${'A'.repeat(100_000)}`,
+  `Bearer ${admin} ${admin}`,
+  'Bearer zkms_' + '\u00e9'.repeat(43),
+];
+
+const MUTATORS: Record<string, Mutator> = {
+  param: (d, rng) => {
+    d.params[rng.pick(paramNames(d.route))] = rng.pick(PATH_TRICKS);
+  },
+  query: (d, rng) => {
+    const name = rng.pick(['chainId', 'limit', 'after', 'key', 'principal', 'action', 'x']);
+    d.query[name] = String(rng.pick([...HUGE_NUMBERS, ...BAD_HEX.slice(0, 8), ...PATH_TRICKS]));
+  },
+  field: mutateField,
+  drop: mutateField,
+  extra: (d, rng) => {
+    const field = `${JSON.stringify(rng.pick(HOSTILE_KEYS))}:${JSON.stringify(rng.pick(WRONG_TYPES))}`;
+    asJson(
+      d,
+      JSON.stringify(d.body ?? {})
+        .replace(/^\{/, `{${field},`)
+        .replace(/,\}$/, '}'),
+    );
+  },
+  body: (d, rng) => asJson(d, JSON.stringify(rng.pick(WRONG_TYPES))),
+  text: (d, rng) => asJson(d, rng.pick(BAD_JSON_TEXT)),
+  ctype: (d, rng) => {
+    d.headers['content-type'] = rng.pick(CONTENT_TYPES);
+    d.payload ??= '{}';
+  },
+  auth: (d, rng, ctx) => {
+    d.headers.authorization = rng.pick(BAD_AUTH(ctx.admin));
+  },
+  header: (d, rng) => {
+    const name = rng.pick(['x-request-id', 'x-fuzz', 'accept', 'x-forwarded-for']);
+    d.headers[name] = rng.pick([
+      'A'.repeat(100_000),
+      'B'.repeat(1_000_000),
+      '../../etc/passwd',
+      '%00',
+    ]);
+  },
+  method: (d, rng) => {
+    d.method = rng.pick(['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'POST', 'GET']);
+  },
+};
+
 export function makeCase(rng: Rng, route: Route, tpl: Template, ctx: CaseContext): FuzzCase {
   const kind = kindOf(rng, tpl.body !== undefined, paramNames(route).length > 0);
-  const params = { ...tpl.params };
-  const query: Record<string, string> = { ...tpl.query };
   const body = tpl.body === undefined ? undefined : structuredClone(tpl.body);
-  let method = route.method;
-  let payload: string | undefined = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${rng.chance(0.8) ? ctx.admin : rng.pick(ctx.tokens)}`,
+  const d: Draft = {
+    route,
+    params: { ...tpl.params },
+    query: { ...tpl.query },
+    headers: { authorization: `Bearer ${rng.chance(0.8) ? ctx.admin : rng.pick(ctx.tokens)}` },
+    body,
+    payload: body === undefined ? undefined : JSON.stringify(body),
+    method: route.method,
   };
-  if (payload !== undefined) headers['content-type'] = 'application/json';
-  switch (kind) {
-    case 'param':
-      params[rng.pick(paramNames(route))] = rng.pick(PATH_TRICKS);
-      break;
-    case 'query':
-      query[rng.pick(['chainId', 'limit', 'after', 'key', 'principal', 'action', 'x'])] = String(
-        rng.pick([...HUGE_NUMBERS, ...BAD_HEX.slice(0, 8), ...PATH_TRICKS]),
-      );
-      break;
-    case 'field':
-    case 'drop': {
-      const all = body ? leaves(body) : [];
-      if (!body || !all.length) {
-        payload = rng.pick(BAD_JSON_TEXT);
-        headers['content-type'] = 'application/json';
-        break;
-      }
-      const at = rng.pick(all);
-      setAt(
-        body,
-        at,
-        kind === 'drop' ? undefined : hostileFor(rng, String(at[at.length - 1]), ctx),
-      );
-      payload = JSON.stringify(body);
-      break;
-    }
-    case 'extra':
-      payload = JSON.stringify(body ?? {})
-        .replace(
-          /^\{/,
-          `{${JSON.stringify(rng.pick(HOSTILE_KEYS))}:${JSON.stringify(rng.pick(WRONG_TYPES))},`,
-        )
-        .replace(/,\}$/, '}');
-      headers['content-type'] = 'application/json';
-      break;
-    case 'body':
-      payload = JSON.stringify(rng.pick(WRONG_TYPES));
-      headers['content-type'] = 'application/json';
-      break;
-    case 'text':
-      payload = rng.pick(BAD_JSON_TEXT);
-      headers['content-type'] = 'application/json';
-      break;
-    case 'ctype':
-      headers['content-type'] = rng.pick(CONTENT_TYPES);
-      payload ??= '{}';
-      break;
-    case 'auth':
-      headers.authorization = rng.pick([
-        '',
-        'Bearer',
-        'Bearer ',
-        `Bearer ${ctx.admin}x`,
-        `Bearer ${ctx.admin.slice(0, -1)}`,
-        `bearer ${ctx.admin}`,
-        `Basic ${Buffer.from('admin:admin').toString('base64')}`,
-        `Bearer ${'A'.repeat(100_000)}`,
-        `Bearer ${ctx.admin} ${ctx.admin}`,
-        'Bearer zkms_' + '\u00e9'.repeat(43),
-      ]);
-      break;
-    case 'header':
-      headers[rng.pick(['x-request-id', 'x-fuzz', 'accept', 'x-forwarded-for'])] = rng.pick([
-        'A'.repeat(100_000),
-        'B'.repeat(1_000_000),
-        '../../etc/passwd',
-        '%00',
-      ]);
-      break;
-    case 'method':
-      method = rng.pick(['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'POST', 'GET']);
-      break;
-  }
-  const qs = new URLSearchParams(query).toString();
+  if (d.payload !== undefined) d.headers['content-type'] = 'application/json';
+  MUTATORS[kind]!(d, rng, ctx, kind);
+  const qs = new URLSearchParams(d.query).toString();
   return {
     kind,
-    method,
-    url: path(route, params) + (qs ? `?${qs}` : ''),
-    headers,
-    ...(payload === undefined ? {} : { payload }),
+    method: d.method,
+    url: path(route, d.params) + (qs ? `?${qs}` : ''),
+    headers: d.headers,
+    ...(d.payload === undefined ? {} : { payload: d.payload }),
   };
 }
