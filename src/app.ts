@@ -17,6 +17,7 @@ import { AuditLog, audited } from './audit/log.js';
 import { Keyring } from './keyring/keyring.js';
 import type { KeyRecord } from './keyring/record.js';
 import { listKeyNames } from './keyring/repository.js';
+import { publicKeyOf } from './keyring/material.js';
 import { createBlsEngine, type BlsEngine } from './crypto/bls/engine.js';
 import type { KeyProvider } from './providers/provider.js';
 import { ProviderSet } from './providers/set.js';
@@ -129,7 +130,12 @@ async function assemble(
     onError: (e) => logger.error({ err: e }, 'audit checkpoint failed'),
   });
   await audit.init();
-  const keyring = new Keyring({ db: store.db, providers, invalidations });
+  const keyring = new Keyring({
+    db: store.db,
+    providers,
+    invalidations,
+    publicKeyOf: (alg, secret) => publicKeyOf(alg, secret, bls),
+  });
   const deps: ServiceDeps = {
     config,
     db: store.db,

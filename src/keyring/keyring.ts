@@ -4,7 +4,7 @@
  * unwrapped into a bounded, wiped-on-eviction cache for the operation. Key records are cached too,
  * and dropped the moment a change commits here or within the poll interval on other instances.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Invalidations } from '../store/invalidation.js';
@@ -27,6 +27,14 @@ export interface KeyringOptions {
   readonly invalidations: Invalidations;
   readonly secretCacheSize?: number;
   readonly secretTtlMs?: number;
+  /**
+   * The public key of unwrapped material, compared with the version's recorded one before the
+   * secret is used: a wrap copied onto another key's row in the database is refused, never used.
+   */
+  readonly publicKeyOf?: (
+    algorithm: KeyRecord['algorithm'],
+    secret: Uint8Array,
+  ) => Uint8Array | null;
 }
 
 export class Keyring {
@@ -107,9 +115,20 @@ export class Keyring {
         (p) => p.unwrap(key.algorithm, version.wraps.get(p.name)!),
         (p) => version.wraps.has(p.name),
       );
+      this.checkBinding(key, version, secret);
       this.secrets.set(id, secret);
     }
     return fn(secret);
+  }
+
+  private checkBinding(key: KeyRecord, version: KeyVersionRecord, secret: Uint8Array): void {
+    const derived = version.publicKey ? this.opts.publicKeyOf?.(key.algorithm, secret) : null;
+    if (!derived || timingSafeEqualBytes(derived, version.publicKey!)) return;
+    secret.fill(0);
+    throw new KmsError(
+      'INTERNAL',
+      `the stored material of ${key.name} v${version.version} does not match its public key`,
+    );
   }
 
   /** HMAC-SHA256 with a key version: inside a provider when one can, otherwise in memory. */
@@ -176,4 +195,8 @@ export class Keyring {
   close(): void {
     this.secrets.clear();
   }
+}
+
+function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
 }
