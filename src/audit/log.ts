@@ -4,17 +4,42 @@
  * checkpoints every `checkpointEvery` events or `checkpointIntervalMs`. Fail closed: an event that
  * cannot be written fails its operation with AUDIT_UNAVAILABLE.
  */
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Kysely } from 'kysely';
+import type { AuditEventsTable, Database } from '../store/schema.js';
 import { isRetryable, type CommitListener, type Trx, type Writer } from '../store/writer.js';
 import { KmsError, isKmsError } from '../errors.js';
 import { GENESIS, chainHash, type AuditEvent, type AuditFields, type Outcome } from './event.js';
+import { constant, statement } from '../store/compiled.js';
 import { makeCheckpoint, type CheckpointSigner } from './checkpoint.js';
 
 interface Head {
   seq: number;
   hash: Uint8Array;
 }
+
+const COLUMNS = [
+  'instance',
+  'seq',
+  'ts',
+  'principal',
+  'action',
+  'key_name',
+  'key_version',
+  'outcome',
+  'code',
+  'request_id',
+  'digest',
+  'details',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof AuditEventsTable)[];
+/** Every operation appends one event: the insert is compiled once (src/store/compiled.ts). */
+const INSERT_EVENT = statement<AuditEventsTable>(COLUMNS, (db, row) =>
+  db.insertInto('audit_events').values(row),
+);
+const SAVEPOINT = constant('savepoint body');
+const ROLLBACK = constant('rollback to savepoint body');
+const RELEASE = constant('release savepoint body');
 
 export interface AuditLogOptions {
   readonly db: Kysely<Database>;
@@ -81,25 +106,22 @@ export class AuditLog implements CommitListener {
     };
     const hash = chainHash(prev.hash, event);
     try {
-      await trx
-        .insertInto('audit_events')
-        .values({
-          instance: event.instance,
-          seq: event.seq,
-          ts: event.ts,
-          principal: event.principal ?? null,
-          action: event.action,
-          key_name: event.keyName ?? null,
-          key_version: event.keyVersion ?? null,
-          outcome,
-          code: event.code ?? null,
-          request_id: event.requestId ?? null,
-          digest: event.digest ?? null,
-          details: event.details ? JSON.stringify(event.details) : null,
-          prev_hash: Buffer.from(prev.hash),
-          hash,
-        })
-        .execute();
+      await INSERT_EVENT.execute(trx, {
+        instance: event.instance,
+        seq: event.seq,
+        ts: event.ts,
+        principal: event.principal ?? null,
+        action: event.action,
+        key_name: event.keyName ?? null,
+        key_version: event.keyVersion ?? null,
+        outcome,
+        code: event.code ?? null,
+        request_id: event.requestId ?? null,
+        digest: event.digest ?? null,
+        details: event.details ? JSON.stringify(event.details) : null,
+        prev_hash: Buffer.from(prev.hash),
+        hash,
+      });
     } catch (e) {
       throw new KmsError('AUDIT_UNAVAILABLE', undefined, { cause: e });
     }
@@ -160,16 +182,16 @@ export async function audited<T>(
     let value: T | undefined;
     let failure: unknown;
     if (body) {
-      await sql`savepoint body`.execute(trx);
+      await trx.executeQuery(SAVEPOINT);
       try {
         value = await body(trx);
       } catch (e) {
         // A deadlock or serialization failure is not the operation's outcome: the writer retries.
         if (isRetryable(e)) throw e;
         failure = e;
-        await sql`rollback to savepoint body`.execute(trx);
+        await trx.executeQuery(ROLLBACK);
       }
-      await sql`release savepoint body`.execute(trx);
+      await trx.executeQuery(RELEASE);
     }
     const code =
       failure === undefined ? undefined : isKmsError(failure) ? failure.code : 'INTERNAL';

@@ -14,6 +14,7 @@ import {
   SqliteDialect,
   sql,
   type MigrationProvider,
+  type SqliteDatabase,
 } from 'kysely';
 import type { Database } from './schema.js';
 import { type Engine } from './columns.js';
@@ -58,7 +59,9 @@ function openSqlite(file: string): Store {
   database.pragma('secure_delete = ON');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  });
   return { db, engine: 'sqlite', lock: createStoreLock(db, 'sqlite'), close: () => db.destroy() };
 }
 
@@ -77,6 +80,28 @@ function openSqliteFile(file: string): BetterSqlite3.Database {
   } catch (e) {
     throw new Error(`cannot open the SQLite store ${file}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/**
+ * Kysely prepares every query afresh, and preparing cost as much main-thread time as running on
+ * the signing path (docs/performance.md); the hot paths repeat a few dozen statements, so they are
+ * kept by SQL text (bounded). Reusing one is safe: Kysely runs one query at a time on the one
+ * connection, and SQLite re-prepares a kept statement itself after a schema change.
+ */
+function withStatementCache(database: BetterSqlite3.Database, max = 512): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let stmt = statements.get(text);
+      if (!stmt) {
+        stmt = database.prepare(text);
+        if (statements.size >= max) statements.delete(statements.keys().next().value!);
+        statements.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 function openPostgres(url: string, max: number): Store {

@@ -13,6 +13,7 @@ import type { Engine } from './columns.js';
 import { fromU64Column, u64Column } from './columns.js';
 import type { Trx } from './writer.js';
 import type { Database } from './schema.js';
+import { statement, type Db as Executor } from './compiled.js';
 
 export interface ValidatorWatermarksTable {
   public_key: Buffer;
@@ -97,13 +98,85 @@ function toStored(
   };
 }
 
-function selectLocked(trx: Trx, engine: Engine, publicKey: Buffer, chain: string) {
-  const q = trx
+interface RowKey {
+  public_key: Buffer;
+  chain_id: string;
+}
+type WatermarkRow = Pick<ValidatorWatermarksTable, (typeof COLUMNS)[number]>;
+
+// The signing path's statements, compiled once (src/store/compiled.ts, docs/performance.md).
+const selectRow = (db: Executor, k: RowKey) =>
+  db
     .selectFrom('validator_watermarks')
     .select(COLUMNS)
-    .where('public_key', '=', publicKey)
-    .where('chain_id', '=', chain);
-  return (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+    .where('public_key', '=', k.public_key)
+    .where('chain_id', '=', k.chain_id);
+const SELECT = statement<RowKey>(['public_key', 'chain_id'], selectRow);
+const SELECT_FOR_UPDATE = statement<RowKey>(['public_key', 'chain_id'], (db, k) =>
+  selectRow(db, k).forUpdate(),
+);
+const COUNT = statement<{ public_key: Buffer }>(['public_key'], (db, v) =>
+  db
+    .insertInto('validator_counters')
+    .values({ public_key: v.public_key, counter: 1 })
+    .onConflict((oc) =>
+      oc
+        .column('public_key')
+        .doUpdateSet((eb) => ({ counter: eb('validator_counters.counter', '+', 1) })),
+    )
+    .returning('counter'),
+);
+const RAISE = statement<ValidatorWatermarksTable>(
+  [
+    'height',
+    'round',
+    'block_hash',
+    'signing_root',
+    'signature',
+    'counter',
+    'updated_at',
+    'public_key',
+    'chain_id',
+  ],
+  (db, v) =>
+    db
+      .updateTable('validator_watermarks')
+      .set({
+        height: v.height,
+        round: v.round,
+        block_hash: v.block_hash,
+        signing_root: v.signing_root,
+        signature: v.signature,
+        counter: v.counter,
+        updated_at: v.updated_at,
+      })
+      .where('public_key', '=', v.public_key)
+      .where('chain_id', '=', v.chain_id),
+);
+const INSERT_BLOCK = statement<SignedBlocksTable>(
+  [
+    'public_key',
+    'chain_id',
+    'height',
+    'round',
+    'block_hash',
+    'signing_root',
+    'signature',
+    'counter',
+    'key_name',
+    'signed_at',
+  ],
+  (db, v) => db.insertInto('signed_blocks').values(v),
+);
+
+async function selectLocked(
+  trx: Trx,
+  engine: Engine,
+  publicKey: Buffer,
+  chain: string,
+): Promise<WatermarkRow | undefined> {
+  const q = engine === 'postgres' ? SELECT_FOR_UPDATE : SELECT;
+  return (await q.execute<WatermarkRow>(trx, { public_key: publicKey, chain_id: chain })).rows[0];
 }
 
 /**
@@ -143,35 +216,25 @@ export async function lockWatermark(
 export async function recordBlock(trx: Trx, b: SignedBlock): Promise<number> {
   const pk = Buffer.from(b.publicKey);
   const chain = u64Column(b.chainId);
-  const { counter } = await trx
-    .insertInto('validator_counters')
-    .values({ public_key: pk, counter: 1 })
-    .onConflict((oc) =>
-      oc
-        .column('public_key')
-        .doUpdateSet((eb) => ({ counter: eb('validator_counters.counter', '+', 1) })),
-    )
-    .returning('counter')
-    .executeTakeFirstOrThrow();
+  const counted = await COUNT.execute<{ counter: number }>(trx, { public_key: pk });
+  const counter = Number(counted.rows[0]!.counter);
   const block = {
     height: u64Column(b.height),
     round: b.round,
     block_hash: Buffer.from(b.blockHash),
     signing_root: Buffer.from(b.signingRoot),
     signature: Buffer.from(b.signature),
-    counter: Number(counter),
+    counter,
   };
-  await trx
-    .updateTable('validator_watermarks')
-    .set({ ...block, updated_at: b.at })
-    .where('public_key', '=', pk)
-    .where('chain_id', '=', chain)
-    .execute();
-  await trx
-    .insertInto('signed_blocks')
-    .values({ public_key: pk, chain_id: chain, ...block, key_name: b.keyName, signed_at: b.at })
-    .execute();
-  return Number(counter);
+  await RAISE.execute(trx, { ...block, updated_at: b.at, public_key: pk, chain_id: chain });
+  await INSERT_BLOCK.execute(trx, {
+    ...block,
+    public_key: pk,
+    chain_id: chain,
+    key_name: b.keyName,
+    signed_at: b.at,
+  });
+  return counter;
 }
 
 /** Sets a watermark from an interchange file: the block, its signature and counter are unknown. */

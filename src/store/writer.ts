@@ -6,9 +6,10 @@
  * savepoint, so one failing operation rolls back only its own writes. An operation's promise
  * settles only after the commit that holds it, so nothing is released before it is durable.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { KmsError, isKmsError } from '../errors.js';
+import { constant } from './compiled.js';
 
 export type Trx = Transaction<Database>;
 export type Op<T> = (trx: Trx) => Promise<T>;
@@ -114,15 +115,19 @@ export class Writer {
   }
 }
 
+const SAVEPOINT = constant('savepoint op');
+const ROLLBACK = constant('rollback to savepoint op');
+const RELEASE = constant('release savepoint op');
+
 async function runOne(trx: Trx, p: Pending): Promise<{ ok: boolean; value: unknown } | 'retry'> {
-  await sql`savepoint op`.execute(trx);
+  await trx.executeQuery(SAVEPOINT);
   try {
     const value = await p.op(trx);
-    await sql`release savepoint op`.execute(trx);
+    await trx.executeQuery(RELEASE);
     return { ok: true, value };
   } catch (e) {
-    await sql`rollback to savepoint op`.execute(trx);
-    await sql`release savepoint op`.execute(trx);
+    await trx.executeQuery(ROLLBACK);
+    await trx.executeQuery(RELEASE);
     if (isRetryable(e)) return 'retry';
     return {
       ok: false,

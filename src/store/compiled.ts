@@ -1,0 +1,57 @@
+/**
+ * Statements of the hot paths (a signature's watermark and nonce, every audit event), compiled by
+ * Kysely once per engine and then run with each call's values. Building and compiling a query
+ * took 10 to 30 us of main-thread time here, several times what SQLite needs to run a small one
+ * (docs/performance.md). Savepoints are constant SQL, kept as compiled queries.
+ */
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import type { Database } from './schema.js';
+import type { Trx } from './writer.js';
+
+export type Db = Kysely<Database> | Trx;
+
+/** Stands for the value named `name` while the statement is compiled. */
+class Slot {
+  constructor(readonly name: string) {}
+}
+
+export interface Statement<V> {
+  execute<R = unknown>(db: Db, values: V): Promise<QueryResult<R>>;
+}
+
+/**
+ * `build(db, v)` must use every value of `v` as a plain value of the query (a column value or a
+ * comparison operand), and must not branch on them: it runs once, with placeholders. No value may
+ * be `undefined` (Kysely would leave an insert's column out); use null.
+ */
+export function statement<V extends object>(
+  names: readonly (keyof V & string)[],
+  build: (db: Db, v: V) => Compilable<unknown>,
+): Statement<V> {
+  const compiled = new Map<unknown, { sql: string; parameters: readonly unknown[] }>();
+  const compile = (db: Db) => {
+    const slots = Object.fromEntries(names.map((n) => [n, new Slot(n)])) as unknown as V;
+    const q = build(db, slots).compile();
+    for (const n of names) {
+      if (!q.parameters.some((p) => p instanceof Slot && p.name === n))
+        throw new Error(`statement: value ${n} is not a parameter of ${q.sql}`);
+    }
+    return { sql: q.sql, parameters: q.parameters };
+  };
+  return {
+    async execute<R>(db: Db, values: V) {
+      // One compilation per dialect (SQLite `?`, PostgreSQL `$1`): keyed by the adapter's class.
+      const dialect = db.getExecutor().adapter.constructor;
+      let c = compiled.get(dialect);
+      if (!c) compiled.set(dialect, (c = compile(db)));
+      const named = values as Record<string, unknown>;
+      const parameters = c.parameters.map((p) => (p instanceof Slot ? named[p.name] : p));
+      return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
+    },
+  };
+}
+
+/** A constant statement (savepoints), compiled once. */
+export function constant(text: string): CompiledQuery {
+  return CompiledQuery.raw(text, []);
+}

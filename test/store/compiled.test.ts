@@ -1,0 +1,83 @@
+/** src/store/compiled.ts: statements compiled once run with each call's values, on both engines. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statement } from '../../src/store/compiled.js';
+import type { Store } from '../../src/store/database.js';
+import type { BridgeNoncesTable } from '../../src/store/bridge-nonces.js';
+import { openTestStore } from '../support/open-store.js';
+
+type Key = Pick<BridgeNoncesTable, 'public_key' | 'target_chain' | 'nonce'>;
+
+const INSERT = statement<BridgeNoncesTable>(
+  ['public_key', 'target_chain', 'nonce', 'message_hash', 'signature', 'key_name', 'created_at'],
+  (db, v) => db.insertInto('bridge_nonces').values(v),
+);
+const SELECT = statement<Key>(['public_key', 'target_chain', 'nonce'], (db, k) =>
+  db
+    .selectFrom('bridge_nonces')
+    .select(['message_hash', 'key_name', 'created_at'])
+    .where('public_key', '=', k.public_key)
+    .where('target_chain', '=', k.target_chain)
+    .where('nonce', '=', k.nonce),
+);
+
+function row(i: number): BridgeNoncesTable {
+  return {
+    public_key: Buffer.alloc(48, i),
+    target_chain: String(120 + (i % 2)).padStart(20, '0'),
+    nonce: String(i).padStart(20, '0'),
+    message_hash: Buffer.alloc(32, 255 - i),
+    signature: Buffer.alloc(96, i),
+    key_name: `key-${i}`,
+    created_at: 1_700_000_000_000 + i,
+  };
+}
+
+describe('compiled statements', () => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => ({ store, dispose } = await openTestStore()));
+  afterAll(() => dispose());
+
+  it('run with the values of each call, and read back what the query builder reads', async () => {
+    for (let i = 0; i < 5; i++) await INSERT.execute(store.db, row(i));
+    for (let i = 0; i < 5; i++) {
+      const r = row(i);
+      const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+      const { rows } = await SELECT.execute<Record<string, unknown>>(store.db, key);
+      const built = await store.db
+        .selectFrom('bridge_nonces')
+        .select(['message_hash', 'key_name', 'created_at'])
+        .where('nonce', '=', r.nonce)
+        .execute();
+      expect(rows).toEqual(built);
+      expect(rows).toEqual([
+        { message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at },
+      ]);
+    }
+  });
+
+  it('run inside a transaction and roll back with it', async () => {
+    await expect(
+      store.db.transaction().execute(async (trx) => {
+        await INSERT.execute(trx, row(9));
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    const r = row(9);
+    const { rows } = await SELECT.execute(store.db, {
+      public_key: r.public_key,
+      target_chain: r.target_chain,
+      nonce: r.nonce,
+    });
+    expect(rows).toEqual([]);
+  });
+
+  it('refuse a build that does not take a value as a parameter', async () => {
+    const broken = statement<{ domain: string; unused: string }>(['domain', 'unused'], (db, v) =>
+      db.selectFrom('invalidations').select('generation').where('domain', '=', v.domain),
+    );
+    await expect(broken.execute(store.db, { domain: 'keys', unused: 'x' })).rejects.toThrow(
+      /value unused is not a parameter/,
+    );
+  });
+});
