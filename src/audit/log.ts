@@ -9,7 +9,7 @@ import type { AuditEventsTable, Database } from '../store/schema.js';
 import { isRetryable, type CommitListener, type Trx, type Writer } from '../store/writer.js';
 import { KmsError, isKmsError } from '../errors.js';
 import { GENESIS, chainHash, type AuditEvent, type AuditFields, type Outcome } from './event.js';
-import { constant, statement } from '../store/compiled.js';
+import { statement } from '../store/compiled.js';
 import { makeCheckpoint, type CheckpointSigner } from './checkpoint.js';
 
 interface Head {
@@ -37,9 +37,6 @@ const COLUMNS = [
 const INSERT_EVENT = statement<AuditEventsTable>(COLUMNS, (db, row) =>
   db.insertInto('audit_events').values(row),
 );
-const SAVEPOINT = constant('savepoint body');
-const ROLLBACK = constant('rollback to savepoint body');
-const RELEASE = constant('release savepoint body');
 
 export interface AuditLogOptions {
   readonly db: Kysely<Database>;
@@ -178,20 +175,19 @@ export async function audited<T>(
   fields: AuditFields,
   body?: (trx: Trx) => Promise<T>,
 ): Promise<T> {
-  const res = await writer.run(async (trx) => {
+  const res = await writer.run(async (trx, undo) => {
     let value: T | undefined;
     let failure: unknown;
     if (body) {
-      await trx.executeQuery(SAVEPOINT);
       try {
         value = await body(trx);
       } catch (e) {
         // A deadlock or serialization failure is not the operation's outcome: the writer retries.
         if (isRetryable(e)) throw e;
         failure = e;
-        await trx.executeQuery(ROLLBACK);
+        // Nothing of the refused body stays; its event is appended after it.
+        await undo();
       }
-      await trx.executeQuery(RELEASE);
     }
     const code =
       failure === undefined ? undefined : isKmsError(failure) ? failure.code : 'INTERNAL';

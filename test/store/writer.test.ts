@@ -47,6 +47,33 @@ describe('Writer', () => {
     await writer.close();
   });
 
+  it('lets an operation undo its writes so far and go on, also after a failed statement', async () => {
+    const writer = new Writer(store.db);
+    const [, other] = await Promise.all([
+      writer.run(async (trx, undo) => {
+        await bump('undone')(trx);
+        // A failing statement (on PostgreSQL it aborts the transaction until the rollback).
+        await trx
+          .insertInto('invalidations')
+          .values({ domain: 'undone', generation: 1 })
+          .execute()
+          .catch(() => undefined);
+        await undo();
+        await bump('after-undo')(trx);
+      }),
+      writer.run(bump('neighbour')),
+    ]);
+    expect(other).toBeDefined();
+    const domains = await store.db
+      .selectFrom('invalidations')
+      .select('domain')
+      .where('domain', 'in', ['undone', 'after-undo', 'neighbour'])
+      .orderBy('domain')
+      .execute();
+    expect(domains.map((d) => d.domain)).toEqual(['after-undo', 'neighbour']);
+    await writer.close();
+  });
+
   it('rolls back only the operation that failed in a shared commit', async () => {
     const writer = new Writer(store.db);
     const results = await Promise.allSettled([
