@@ -108,7 +108,7 @@ export class ValidatorService {
       // The identical repeat gets the signature released the first time (also if a tag changed since).
       if (verdict.kind === 'same' && current?.signature)
         return { signature: current.signature, counter: current.counter ?? 0 };
-      return { signature: b.signature, counter: await recordBlock(trx, b) };
+      return { signature: b.signature, counter: await recordBlock(trx, this.deps.engine, b) };
     } catch (e) {
       throw RETRYABLE.has((e as { code?: string }).code ?? '')
         ? new KmsError(
