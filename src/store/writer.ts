@@ -2,9 +2,10 @@
  * The single write path: every state change (and every audit event) goes through `Writer.run`.
  * Operations queued while a transaction is in flight are committed together in the next one
  * (group commit, ARCHITECTURE.md "Audit"): durability stays `synchronous=FULL` /
- * `synchronous_commit=on`, but one fsync serves many operations. Each operation runs under its own
- * savepoint, so one failing operation rolls back only its own writes. An operation's promise
- * settles only after the commit that holds it, so nothing is released before it is durable.
+ * `synchronous_commit=on`, but one fsync serves many operations. A batch in which an operation
+ * fails runs again with a savepoint per operation, so one failing operation rolls back only its
+ * own writes. An operation's promise settles only after the commit that holds it, so nothing is
+ * released before it is durable.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
@@ -13,9 +14,10 @@ import { constant } from './compiled.js';
 
 export type Trx = Transaction<Database>;
 /**
- * One operation. `undo` rolls its writes so far back (to its savepoint) and lets it go on in the
- * same transaction: `audited` records a refused body's event that way, without a second
- * savepoint (one round trip each on PostgreSQL; docs/performance.md).
+ * One operation; it may run more than once (a batch run again with savepoints, a deadlock retry),
+ * so it only reads and writes through `trx`. `undo` rolls its writes so far back (to its
+ * savepoint) and lets it go on in the same transaction: `audited` records a refused body's event
+ * that way, without a second savepoint (one round trip each on PostgreSQL; docs/performance.md).
  */
 export type Op<T> = (trx: Trx, undo: () => Promise<void>) => Promise<T>;
 
@@ -34,6 +36,8 @@ interface Pending {
 
 const MAX_BATCH = 512;
 const MAX_ATTEMPTS = 5;
+/** Batches run with savepoints after one that needed them, so a stream of refusals costs little. */
+const CAREFUL_AFTER_FAILURE = 16;
 /** PostgreSQL: deadlock_detected, serialization_failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
@@ -47,6 +51,7 @@ export class Writer {
   private running = false;
   private closed = false;
   private readonly listeners: CommitListener[] = [];
+  private careful = 0;
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -87,6 +92,35 @@ export class Writer {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
+    if (this.careful > 0) this.careful -= 1;
+    else if (await this.commitWithoutSavepoints(batch)) return;
+    else this.careful = CAREFUL_AFTER_FAILURE;
+    await this.commitWithSavepoints(batch);
+  }
+
+  /**
+   * The common case: every operation of the batch succeeds, and then none needs a savepoint (two
+   * statements fewer per operation: two round trips on PostgreSQL, docs/performance.md). Any
+   * failure, or an operation asking to undo, rolls the whole batch back, and it runs again with a
+   * savepoint per operation, where each gets its own outcome. Operations must therefore be safe
+   * to run again, as the retry of a deadlock already requires.
+   */
+  private async commitWithoutSavepoints(batch: Pending[]): Promise<boolean> {
+    const values: unknown[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const p of batch) values.push(await p.op(trx, needsSavepoint));
+      });
+    } catch {
+      for (const l of this.listeners) l.rolledBack();
+      return false;
+    }
+    for (const l of this.listeners) l.committed();
+    batch.forEach((p, i) => p.resolve(values[i]));
+    return true;
+  }
+
+  private async commitWithSavepoints(batch: Pending[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     const retry: Pending[] = [];
     try {
@@ -119,6 +153,10 @@ export class Writer {
     this.queue.push(p);
   }
 }
+
+/** `undo` of a batch run without savepoints: the batch is run again with them. */
+class NeedsSavepoint extends Error {}
+const needsSavepoint = () => Promise.reject(new NeedsSavepoint('undo needs a savepoint'));
 
 const SAVEPOINT = constant('savepoint op');
 const ROLLBACK = constant('rollback to savepoint op');

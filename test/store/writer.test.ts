@@ -74,6 +74,29 @@ describe('Writer', () => {
     await writer.close();
   });
 
+  it('runs each operation of a batch once when all succeed, again with savepoints when one fails', async () => {
+    const writer = new Writer(store.db);
+    const runs = new Map<string, number>();
+    const counted = (domain: string, fail = false) =>
+      writer.run(async (trx) => {
+        runs.set(domain, (runs.get(domain) ?? 0) + 1);
+        await bump(domain)(trx);
+        if (fail) throw new Error('refused');
+      });
+    await Promise.all([counted('once-1'), counted('once-2'), counted('once-3')]);
+    expect([...runs.values()]).toEqual([1, 1, 1]);
+    runs.clear();
+    const mixed = await Promise.allSettled([
+      counted('twice-1'),
+      counted('failing', true),
+      counted('once-more'),
+    ]);
+    expect(mixed.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // The first attempt stops at the failure; the batch then runs once more, with savepoints.
+    expect(Object.fromEntries(runs)).toEqual({ 'twice-1': 2, failing: 2, 'once-more': 1 });
+    await writer.close();
+  });
+
   it('rolls back only the operation that failed in a shared commit', async () => {
     const writer = new Writer(store.db);
     const results = await Promise.allSettled([
