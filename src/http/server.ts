@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Services } from '../app.js';
@@ -30,6 +30,10 @@ export async function createHttpServer(
   const tls = config.server.tls;
   const options: FastifyServerOptions & { https?: unknown } = {
     loggerInstance: logger,
+    // Two JSON lines per request took about a tenth of the main thread at signing rates
+    // (docs/performance.md). Every key operation has its audit event and /metrics counts the
+    // requests, so the per-request lines are kept for debug and trace.
+    logController: new LogController({ disableRequestLogging: !logger.isLevelEnabled('debug') }),
     bodyLimit: config.server.bodyLimit,
     routerOptions: { maxParamLength: 512 },
     requestIdHeader: false,
