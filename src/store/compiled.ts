@@ -10,6 +10,18 @@ import type { Trx } from './writer.js';
 
 export type Db = Kysely<Database> | Trx;
 
+/** SQL text of every compiled statement -> its PostgreSQL prepared-statement name. */
+const named = new Map<string, string>();
+
+/**
+ * The name under which PostgreSQL keeps `text` prepared on each connection (database.ts), for the
+ * statements compiled here only: a fixed, small set. Parsing and planning each time cost about as
+ * much as running them, on the server and in the client (docs/performance.md).
+ */
+export function preparedName(text: string): string | undefined {
+  return named.get(text);
+}
+
 /** Stands for the value named `name` while the statement is compiled. */
 class Slot {
   constructor(readonly name: string) {}
@@ -36,6 +48,7 @@ export function statement<V extends object>(
       if (!q.parameters.some((p) => p instanceof Slot && p.name === n))
         throw new Error(`statement: value ${n} is not a parameter of ${q.sql}`);
     }
+    if (!named.has(q.sql)) named.set(q.sql, `kms_${named.size + 1}`);
     return { sql: q.sql, parameters: q.parameters };
   };
   return {
@@ -44,8 +57,8 @@ export function statement<V extends object>(
       const dialect = db.getExecutor().adapter.constructor;
       let c = compiled.get(dialect);
       if (!c) compiled.set(dialect, (c = compile(db)));
-      const named = values as Record<string, unknown>;
-      const parameters = c.parameters.map((p) => (p instanceof Slot ? named[p.name] : p));
+      const given = values as Record<string, unknown>;
+      const parameters = c.parameters.map((p) => (p instanceof Slot ? given[p.name] : p));
       return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
     },
   };

@@ -20,6 +20,7 @@ import type { Database } from './schema.js';
 import { type Engine } from './columns.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createStoreLock, type StoreLock } from './lock.js';
+import { preparedName } from './compiled.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -117,6 +118,7 @@ function openPostgres(url: string, max: number): Store {
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
     void client.query('SET synchronous_commit = on').catch(() => undefined);
+    keepHotStatementsPrepared(client);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
@@ -125,6 +127,18 @@ function openPostgres(url: string, max: number): Store {
     lock: createStoreLock(db, 'postgres'),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely sends every query as an unnamed statement, parsed and planned each time; the statements
+ * of the hot paths (compiled.ts) go as named ones instead, which each connection parses once.
+ */
+function keepHotStatementsPrepared(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, values?: unknown, ...rest: unknown[]) => {
+    const name = typeof text === 'string' && rest.length === 0 ? preparedName(text) : undefined;
+    return name ? query({ name, text, values }) : query(text, values, ...rest);
+  }) as typeof client.query;
 }
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
