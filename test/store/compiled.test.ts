@@ -1,6 +1,7 @@
 /** src/store/compiled.ts: statements compiled once run with each call's values, on both engines. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { statement } from '../../src/store/compiled.js';
+import { sql } from 'kysely';
+import { preparedName, statement } from '../../src/store/compiled.js';
 import type { Store } from '../../src/store/database.js';
 import type { BridgeNoncesTable } from '../../src/store/bridge-nonces.js';
 import { openTestStore } from '../support/open-store.js';
@@ -19,6 +20,22 @@ const SELECT = statement<Key>(['public_key', 'target_chain', 'nonce'], (db, k) =
     .where('target_chain', '=', k.target_chain)
     .where('nonce', '=', k.nonce),
 );
+
+/** A statement used by no other test, and its SQL on each engine. */
+const SELECT_ONLY = statement<Key>(['public_key', 'target_chain', 'nonce'], (db, k) =>
+  db
+    .selectFrom('bridge_nonces')
+    .select('created_at')
+    .where('public_key', '=', k.public_key)
+    .where('target_chain', '=', k.target_chain)
+    .where('nonce', '=', k.nonce),
+);
+const SELECT_TEXT = {
+  sqlite:
+    'select "created_at" from "bridge_nonces" where "public_key" = ? and "target_chain" = ? and "nonce" = ?',
+  postgres:
+    'select "created_at" from "bridge_nonces" where "public_key" = $1 and "target_chain" = $2 and "nonce" = $3',
+};
 
 function row(i: number): BridgeNoncesTable {
   return {
@@ -70,6 +87,24 @@ describe('compiled statements', () => {
       nonce: r.nonce,
     });
     expect(rows).toEqual([]);
+  });
+
+  it('are kept prepared by name on PostgreSQL, parsed once per connection', async () => {
+    const r = row(20);
+    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const text = SELECT_TEXT[store.engine];
+    expect(preparedName(text)).toBeUndefined();
+    const names = await store.db.transaction().execute(async (trx) => {
+      await SELECT_ONLY.execute(trx, key);
+      await SELECT_ONLY.execute(trx, key);
+      if (store.engine === 'sqlite') return [];
+      const prepared = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(
+        trx,
+      );
+      return prepared.rows.map((p) => p.name);
+    });
+    expect(preparedName(text)).toMatch(/^kms_\d+$/);
+    if (store.engine === 'postgres') expect(names).toContain(preparedName(text));
   });
 
   it('refuse a build that does not take a value as a parameter', async () => {
