@@ -20,7 +20,7 @@ it('refuses to sign under key A with a secret other than A’s (wraps swapped in
   const create = (name: string) =>
     t.call('POST', '/v1/keys', { body: { name, algorithm: 'bls12-381', purpose: 'validator' } });
   await create('val-a');
-  const b = await create('val-b');
+  await create('val-b');
   const sign = (key: string, hash: string) =>
     t.call('POST', `/v1/validators/${key}/block-signatures`, {
       body: { chainId: '122', height: '10', round: '0', blockHash: hash },
