@@ -9,7 +9,7 @@ import type { AuditEventsTable, Database } from '../store/schema.js';
 import { isRetryable, type CommitListener, type Trx, type Writer } from '../store/writer.js';
 import { KmsError, isKmsError } from '../errors.js';
 import { GENESIS, chainHash, type AuditEvent, type AuditFields, type Outcome } from './event.js';
-import { statement } from '../store/compiled.js';
+import { statement, type Statement } from '../store/compiled.js';
 import { makeCheckpoint, type CheckpointSigner } from './checkpoint.js';
 
 interface Head {
@@ -33,10 +33,69 @@ const COLUMNS = [
   'prev_hash',
   'hash',
 ] as const satisfies readonly (keyof AuditEventsTable)[];
-/** Every operation appends one event: the insert is compiled once (src/store/compiled.ts). */
-const INSERT_EVENT = statement<AuditEventsTable>(COLUMNS, (db, row) =>
-  db.insertInto('audit_events').values(row),
-);
+type Columns = Record<string, unknown>;
+const inserts = new Map<number, Statement<Columns>>();
+
+/**
+ * The insert of `n` events, compiled once (src/store/compiled.ts); a batch's events are written
+ * by few of them, in chunks of powers of two up to 64 (at most seven statements to prepare).
+ */
+function insertOf(n: number): Statement<Columns> {
+  let s = inserts.get(n);
+  if (!s) {
+    const names = Array.from({ length: n }, (_, i) => COLUMNS.map((c) => `${c}_${i}`)).flat();
+    const rows = (v: Columns) =>
+      Array.from(
+        { length: n },
+        (_, i) =>
+          Object.fromEntries(
+            COLUMNS.map((c) => [c, v[`${c}_${i}`]]),
+          ) as unknown as AuditEventsTable,
+      );
+    s = statement<Columns>(names, (db, v) => db.insertInto('audit_events').values(rows(v)));
+    inserts.set(n, s);
+  }
+  return s;
+}
+
+/** Writes `rows` with one insert per chunk: 21 rows are 16 + 4 + 1. */
+async function insertEvents(trx: Trx, rows: readonly AuditEventsTable[]): Promise<void> {
+  for (let at = 0; at < rows.length;) {
+    let n = 64;
+    while (n > rows.length - at) n /= 2;
+    const values: Columns = {};
+    rows.slice(at, at + n).forEach((row, i) => {
+      for (const c of COLUMNS) values[`${c}_${i}`] = row[c];
+    });
+    await insertOf(n).execute(trx, values);
+    at += n;
+  }
+}
+
+/** U+0000 anywhere in a string (PostgreSQL text cannot hold it; a path can carry it). */
+const NUL = /\u0000/g;
+const clean = <T>(v: T): T =>
+  typeof v === 'string' && v.includes('\u0000') ? (v.replace(NUL, '\ufffd') as T) : v;
+
+/**
+ * The fields as both engines store them: U+0000 is recorded as U+FFFD, before the event is
+ * hashed, so the stored event verifies, and one hostile request cannot fail the batch its event
+ * is written with (`beforeCommit`).
+ */
+function storable(f: AuditFields): AuditFields {
+  const details = f.details
+    ? Object.fromEntries(Object.entries(f.details).map(([k, v]) => [clean(k), clean(v)]))
+    : f.details;
+  return {
+    action: clean(f.action),
+    principal: clean(f.principal),
+    keyName: clean(f.keyName),
+    keyVersion: f.keyVersion,
+    requestId: clean(f.requestId),
+    digest: clean(f.digest),
+    details,
+  };
+}
 
 export interface AuditLogOptions {
   readonly db: Kysely<Database>;
@@ -51,6 +110,9 @@ export interface AuditLogOptions {
 export class AuditLog implements CommitListener {
   private committedHead: Head = { seq: 0, hash: GENESIS };
   private pendingHead: Head = this.committedHead;
+  /** Events appended in the running transaction, written by `beforeCommit`. */
+  private buffered: AuditEventsTable[] = [];
+  private operationMark: { buffered: number; head: Head } | undefined;
   private lastCheckpointSeq = 0;
   private signer: CheckpointSigner | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -90,11 +152,15 @@ export class AuditLog implements CommitListener {
     this.timer.unref();
   }
 
-  /** Appends one event inside `trx`. */
-  async append(trx: Trx, fields: AuditFields, outcome: Outcome, code?: string): Promise<void> {
+  /**
+   * Appends one event to the transaction of `trx`: chained now, written with the rest of the
+   * batch's events just before its COMMIT (`beforeCommit`, one statement for many events), so it
+   * commits or rolls back with the operation. A failed write fails the batch (fail closed).
+   */
+  async append(_trx: Trx, fields: AuditFields, outcome: Outcome, code?: string): Promise<void> {
     const prev = this.pendingHead;
     const event: AuditEvent = {
-      ...fields,
+      ...storable(fields),
       instance: this.opts.instance,
       seq: prev.seq + 1,
       ts: this.now(),
@@ -102,27 +168,44 @@ export class AuditLog implements CommitListener {
       code: code ?? null,
     };
     const hash = chainHash(prev.hash, event);
+    this.buffered.push({
+      instance: event.instance,
+      seq: event.seq,
+      ts: event.ts,
+      principal: event.principal ?? null,
+      action: event.action,
+      key_name: event.keyName ?? null,
+      key_version: event.keyVersion ?? null,
+      outcome,
+      code: event.code ?? null,
+      request_id: event.requestId ?? null,
+      digest: event.digest ?? null,
+      details: event.details ? JSON.stringify(event.details) : null,
+      prev_hash: Buffer.from(prev.hash),
+      hash,
+    });
+    this.pendingHead = { seq: event.seq, hash };
+  }
+
+  async beforeCommit(trx: Trx): Promise<void> {
+    const rows = this.buffered;
+    this.buffered = [];
     try {
-      await INSERT_EVENT.execute(trx, {
-        instance: event.instance,
-        seq: event.seq,
-        ts: event.ts,
-        principal: event.principal ?? null,
-        action: event.action,
-        key_name: event.keyName ?? null,
-        key_version: event.keyVersion ?? null,
-        outcome,
-        code: event.code ?? null,
-        request_id: event.requestId ?? null,
-        digest: event.digest ?? null,
-        details: event.details ? JSON.stringify(event.details) : null,
-        prev_hash: Buffer.from(prev.hash),
-        hash,
-      });
+      await insertEvents(trx, rows);
     } catch (e) {
       throw new KmsError('AUDIT_UNAVAILABLE', undefined, { cause: e });
     }
-    this.pendingHead = { seq: event.seq, hash };
+  }
+
+  operationStarted(): void {
+    this.operationMark = { buffered: this.buffered.length, head: this.pendingHead };
+  }
+
+  /** The operation's events go with its writes (its savepoint was rolled back). */
+  operationRolledBack(): void {
+    if (!this.operationMark) return;
+    this.buffered.length = this.operationMark.buffered;
+    this.pendingHead = this.operationMark.head;
   }
 
   committed(): void {
@@ -132,6 +215,7 @@ export class AuditLog implements CommitListener {
   }
 
   rolledBack(): void {
+    this.buffered = [];
     this.pendingHead = this.committedHead;
   }
 

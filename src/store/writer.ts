@@ -23,6 +23,12 @@ export type Op<T> = (trx: Trx, undo: () => Promise<void>) => Promise<T>;
 
 /** Hooks of the layer that keeps in-memory state which must follow commits (the audit chain head). */
 export interface CommitListener {
+  /** Last writes of the batch, inside its transaction, after its operations (the audit events). */
+  beforeCommit?(trx: Trx): Promise<void>;
+  /** An operation starts under its savepoint... */
+  operationStarted?(): void;
+  /** ...and its writes were rolled back to it (it failed, or undid them). */
+  operationRolledBack?(): void;
   committed(): void;
   rolledBack(): void;
 }
@@ -110,6 +116,7 @@ export class Writer {
     try {
       await this.db.transaction().execute(async (trx) => {
         for (const p of batch) values.push(await p.op(trx, needsSavepoint));
+        await this.beforeCommit(trx);
       });
     } catch {
       for (const l of this.listeners) l.rolledBack();
@@ -126,10 +133,11 @@ export class Writer {
     try {
       await this.db.transaction().execute(async (trx) => {
         for (const p of batch) {
-          const out = await runOne(trx, p);
+          const out = await this.runOne(trx, p);
           if (out === 'retry') retry.push(p);
           outcomes.push(out === 'retry' ? { ok: false, value: undefined } : out);
         }
+        await this.beforeCommit(trx);
       });
     } catch (e) {
       for (const l of this.listeners) l.rolledBack();
@@ -144,6 +152,32 @@ export class Writer {
       if (o.ok) p.resolve(o.value);
       else p.reject(o.value);
     });
+  }
+
+  private async beforeCommit(trx: Trx): Promise<void> {
+    for (const l of this.listeners) await l.beforeCommit?.(trx);
+  }
+
+  private async runOne(trx: Trx, p: Pending): Promise<{ ok: boolean; value: unknown } | 'retry'> {
+    await trx.executeQuery(SAVEPOINT);
+    for (const l of this.listeners) l.operationStarted?.();
+    const rollback = async () => {
+      await trx.executeQuery(ROLLBACK);
+      for (const l of this.listeners) l.operationRolledBack?.();
+    };
+    try {
+      const value = await p.op(trx, rollback);
+      await trx.executeQuery(RELEASE);
+      return { ok: true, value };
+    } catch (e) {
+      await rollback();
+      await trx.executeQuery(RELEASE);
+      if (isRetryable(e)) return 'retry';
+      return {
+        ok: false,
+        value: isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e }),
+      };
+    }
   }
 
   private requeue(p: Pending): void {
@@ -161,20 +195,3 @@ const needsSavepoint = () => Promise.reject(new NeedsSavepoint('undo needs a sav
 const SAVEPOINT = constant('savepoint op');
 const ROLLBACK = constant('rollback to savepoint op');
 const RELEASE = constant('release savepoint op');
-
-async function runOne(trx: Trx, p: Pending): Promise<{ ok: boolean; value: unknown } | 'retry'> {
-  await trx.executeQuery(SAVEPOINT);
-  try {
-    const value = await p.op(trx, async () => void (await trx.executeQuery(ROLLBACK)));
-    await trx.executeQuery(RELEASE);
-    return { ok: true, value };
-  } catch (e) {
-    await trx.executeQuery(ROLLBACK);
-    await trx.executeQuery(RELEASE);
-    if (isRetryable(e)) return 'retry';
-    return {
-      ok: false,
-      value: isKmsError(e) ? e : new KmsError('STORE_UNAVAILABLE', undefined, { cause: e }),
-    };
-  }
-}
