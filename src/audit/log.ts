@@ -73,9 +73,8 @@ async function insertEvents(trx: Trx, rows: readonly AuditEventsTable[]): Promis
 }
 
 /** U+0000 anywhere in a string (PostgreSQL text cannot hold it; a path can carry it). */
-const NUL = /\u0000/g;
 const clean = <T>(v: T): T =>
-  typeof v === 'string' && v.includes('\u0000') ? (v.replace(NUL, '\ufffd') as T) : v;
+  typeof v === 'string' && v.includes('\u0000') ? (v.replaceAll('\u0000', '\ufffd') as T) : v;
 
 /**
  * The fields as both engines store them: U+0000 is recorded as U+FFFD, before the event is
