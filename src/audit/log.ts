@@ -9,7 +9,7 @@ import type { AuditEventsTable, Database } from '../store/schema.js';
 import { isRetryable, type CommitListener, type Trx, type Writer } from '../store/writer.js';
 import { KmsError, isKmsError } from '../errors.js';
 import { GENESIS, chainHash, type AuditEvent, type AuditFields, type Outcome } from './event.js';
-import { statement, type Statement } from '../store/compiled.js';
+import { positional, type Statement } from '../store/compiled.js';
 import { makeCheckpoint, type CheckpointSigner } from './checkpoint.js';
 
 interface Head {
@@ -33,26 +33,26 @@ const COLUMNS = [
   'prev_hash',
   'hash',
 ] as const satisfies readonly (keyof AuditEventsTable)[];
-type Columns = Record<string, unknown>;
-const inserts = new Map<number, Statement<Columns>>();
+const inserts = new Map<number, Statement<readonly unknown[]>>();
 
 /**
- * The insert of `n` events, compiled once (src/store/compiled.ts); a batch's events are written
- * by few of them, in chunks of powers of two up to 64 (at most seven statements to prepare).
+ * The insert of `n` events, compiled once (src/store/compiled.ts), its values row by row in the
+ * order of COLUMNS; a batch's events are written by few of them, in chunks of powers of two up to
+ * 64 (at most seven statements to prepare).
  */
-function insertOf(n: number): Statement<Columns> {
+function insertOf(n: number): Statement<readonly unknown[]> {
   let s = inserts.get(n);
   if (!s) {
-    const names = Array.from({ length: n }, (_, i) => COLUMNS.map((c) => `${c}_${i}`)).flat();
-    const rows = (v: Columns) =>
+    const width = COLUMNS.length;
+    const rows = (v: readonly unknown[]) =>
       Array.from(
         { length: n },
         (_, i) =>
           Object.fromEntries(
-            COLUMNS.map((c) => [c, v[`${c}_${i}`]]),
+            COLUMNS.map((c, j) => [c, v[i * width + j]]),
           ) as unknown as AuditEventsTable,
       );
-    s = statement<Columns>(names, (db, v) => db.insertInto('audit_events').values(rows(v)));
+    s = positional(n * width, (db, v) => db.insertInto('audit_events').values(rows(v)));
     inserts.set(n, s);
   }
   return s;
@@ -63,10 +63,8 @@ async function insertEvents(trx: Trx, rows: readonly AuditEventsTable[]): Promis
   for (let at = 0; at < rows.length;) {
     let n = 64;
     while (n > rows.length - at) n /= 2;
-    const values: Columns = {};
-    rows.slice(at, at + n).forEach((row, i) => {
-      for (const c of COLUMNS) values[`${c}_${i}`] = row[c];
-    });
+    const values: unknown[] = [];
+    for (const row of rows.slice(at, at + n)) for (const c of COLUMNS) values.push(row[c]);
     await insertOf(n).execute(trx, values);
     at += n;
   }

@@ -22,13 +22,48 @@ export function preparedName(text: string): string | undefined {
   return named.get(text);
 }
 
-/** Stands for the value named `name` while the statement is compiled. */
+/** Stands for the value at `key` while the statement is compiled. */
 class Slot {
-  constructor(readonly name: string) {}
+  constructor(readonly key: string | number) {}
 }
 
 export interface Statement<V> {
   execute<R = unknown>(db: Db, values: V): Promise<QueryResult<R>>;
+}
+
+interface Compiled {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+function compileWith(
+  db: Db,
+  keys: readonly (string | number)[],
+  slots: object,
+  build: (db: Db, v: never) => Compilable<unknown>,
+): Compiled {
+  const q = build(db, slots as never).compile();
+  for (const k of keys) {
+    if (!q.parameters.some((p) => p instanceof Slot && p.key === k))
+      throw new Error(`statement: value ${k} is not a parameter of ${q.sql}`);
+  }
+  if (!named.has(q.sql)) named.set(q.sql, `kms_${named.size + 1}`);
+  return { sql: q.sql, parameters: q.parameters };
+}
+
+function runner<V>(compile: (db: Db) => Compiled): Statement<V> {
+  const compiled = new Map<unknown, Compiled>();
+  return {
+    async execute<R>(db: Db, values: V) {
+      // One compilation per dialect (SQLite `?`, PostgreSQL `$1`): keyed by the adapter's class.
+      const dialect = db.getExecutor().adapter.constructor;
+      let c = compiled.get(dialect);
+      if (!c) compiled.set(dialect, (c = compile(db)));
+      const given = values as Record<string | number, unknown>;
+      const parameters = c.parameters.map((p) => (p instanceof Slot ? given[p.key] : p));
+      return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
+    },
+  };
 }
 
 /**
@@ -40,28 +75,24 @@ export function statement<V extends object>(
   names: readonly (keyof V & string)[],
   build: (db: Db, v: V) => Compilable<unknown>,
 ): Statement<V> {
-  const compiled = new Map<unknown, { sql: string; parameters: readonly unknown[] }>();
-  const compile = (db: Db) => {
-    const slots = Object.fromEntries(names.map((n) => [n, new Slot(n)])) as unknown as V;
-    const q = build(db, slots).compile();
-    for (const n of names) {
-      if (!q.parameters.some((p) => p instanceof Slot && p.name === n))
-        throw new Error(`statement: value ${n} is not a parameter of ${q.sql}`);
-    }
-    if (!named.has(q.sql)) named.set(q.sql, `kms_${named.size + 1}`);
-    return { sql: q.sql, parameters: q.parameters };
-  };
-  return {
-    async execute<R>(db: Db, values: V) {
-      // One compilation per dialect (SQLite `?`, PostgreSQL `$1`): keyed by the adapter's class.
-      const dialect = db.getExecutor().adapter.constructor;
-      let c = compiled.get(dialect);
-      if (!c) compiled.set(dialect, (c = compile(db)));
-      const given = values as Record<string, unknown>;
-      const parameters = c.parameters.map((p) => (p instanceof Slot ? given[p.name] : p));
-      return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
-    },
-  };
+  const slots = () => Object.fromEntries(names.map((n) => [n, new Slot(n)]));
+  return runner<V>((db) => compileWith(db, names, slots(), build));
+}
+
+/** As `statement`, with `count` values given as an array (many rows of one insert). */
+export function positional(
+  count: number,
+  build: (db: Db, v: readonly unknown[]) => Compilable<unknown>,
+): Statement<readonly unknown[]> {
+  const keys = Array.from({ length: count }, (_, i) => i);
+  return runner((db) =>
+    compileWith(
+      db,
+      keys,
+      keys.map((i) => new Slot(i)),
+      build,
+    ),
+  );
 }
 
 /** A constant statement (savepoints), compiled once. */
