@@ -4,10 +4,15 @@
  * bech32-encoded under the HRP `AGE-SECRET-KEY-PQ-` (kind `mlkem768x25519`) or `AGE-SECRET-KEY-`
  * (kind `x25519`), in upper case. The codec is @scure/base's bech32, the one age-encryption itself
  * uses, so these strings are exactly what its generateHybridIdentity / generateX25519Identity make
- * for the same 32 bytes. Recipients come from age-encryption's `identityToRecipient`. No I/O.
+ * for the same 32 bytes. Recipients come from age-encryption's `identityToRecipient`;
+ * encryption runs on worker threads (`encryptArmored`).
  */
 import { bech32 } from '@scure/base';
-import { Encrypter, armor, identityToRecipient } from 'age-encryption';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { identityToRecipient } from 'age-encryption';
+import { WorkerPool } from './worker-pool.js';
 import { invalid } from '../errors.js';
 
 export const AGE_KINDS = ['mlkem768x25519', 'x25519'] as const;
@@ -76,24 +81,69 @@ function decodeRecipient(recipient: string): AgeKind | undefined {
   }
 }
 
+// CommonJS run by `new Worker(..., {eval: true})` (no build step, the same under vitest and from
+// dist/). It imports age-encryption itself (the module found from here, `workerData.ageUrl`). An
+// encryption the recipient makes impossible is answered as `refused`, so only a crashed worker is
+// an internal error. The plaintext (a transferred copy) is wiped whatever happens.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const age = import(workerData.ageUrl);
+parentPort.on('message', async (m) => {
+  try {
+    const { Encrypter, armor } = await age;
+    let file;
+    try {
+      const e = new Encrypter();
+      e.addRecipient(m.recipient);
+      file = await e.encrypt(m.plaintext);
+    } catch {
+      parentPort.postMessage({ id: m.id, ok: true, value: { refused: true } });
+      return;
+    }
+    parentPort.postMessage({ id: m.id, ok: true, value: { armored: armor.encode(file) } });
+  } catch (e) {
+    parentPort.postMessage({ id: m.id, ok: false, error: String(e && e.message) });
+  } finally {
+    m.plaintext.fill(0);
+  }
+});
+`;
+
+let pool: WorkerPool | undefined;
+
 /**
- * Encrypts `plaintext` to one recipient as an ASCII-armored age file. A recipient that parses but
- * cannot be encrypted to (a low-order X25519 point, an ML-KEM key failing the FIPS 203 modulus
- * check) is the caller's mistake: 400 naming `field`.
+ * The process's age workers, started on first use (idle workers never keep the process alive).
+ * Encrypting to a hybrid recipient costs about 5 ms of pure-JavaScript ML-KEM-768 and X25519
+ * (docs/performance.md), which on the main thread would stall every other request meanwhile.
+ */
+function agePool(): WorkerPool {
+  pool ??= new WorkerPool({
+    threads: availableParallelism(),
+    source: WORKER_SOURCE,
+    workerData: {
+      ageUrl: pathToFileURL(createRequire(import.meta.url).resolve('age-encryption')).href,
+    },
+  });
+  return pool;
+}
+
+/**
+ * Encrypts `plaintext` to one recipient as an ASCII-armored age file, on a worker thread; the
+ * caller has checked the recipient's form (`recipientKind`). A recipient that parses but cannot be
+ * encrypted to (a low-order X25519 point, an ML-KEM key failing the FIPS 203 modulus check) is the
+ * caller's mistake: 400 naming `field`. `plaintext` is left as it is (the worker wipes its copy).
  */
 export async function encryptArmored(
   field: string,
   recipient: string,
   plaintext: Uint8Array,
 ): Promise<string> {
-  recipientKind(field, recipient);
-  const e = new Encrypter();
-  e.addRecipient(recipient);
-  let file: Uint8Array;
-  try {
-    file = await e.encrypt(plaintext);
-  } catch {
+  const copy = plaintext.slice();
+  const out = await agePool().run<{ armored?: string; refused?: true }>(
+    { recipient, plaintext: copy },
+    [copy.buffer],
+  );
+  if (out.armored === undefined)
     throw invalid(field, 'is not an age recipient that can be encrypted to');
-  }
-  return armor.encode(file);
+  return out.armored;
 }

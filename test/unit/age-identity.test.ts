@@ -186,4 +186,21 @@ describe('recipients', () => {
       message: expect.stringMatching(/^wrapTo /),
     });
   });
+
+  it('encrypts concurrently on the worker threads, each file to its own recipient, leaving the input as it was', async () => {
+    const ids = await Promise.all(Array.from({ length: 8 }, () => generateHybridIdentity()));
+    const plaintext = new TextEncoder().encode('AGE-SECRET-KEY-PQ-1EXAMPLE');
+    const files = await Promise.all(
+      ids.map(async (id) => encryptArmored('wrapTo', await identityToRecipient(id), plaintext)),
+    );
+    expect(new TextDecoder().decode(plaintext)).toBe('AGE-SECRET-KEY-PQ-1EXAMPLE');
+    for (const [i, id] of ids.entries()) {
+      const d = new Decrypter();
+      d.addIdentity(id);
+      expect(await d.decrypt(armor.decode(files[i]!), 'text')).toBe('AGE-SECRET-KEY-PQ-1EXAMPLE');
+      const other = new Decrypter();
+      other.addIdentity(ids[(i + 1) % ids.length]!);
+      await expect(other.decrypt(armor.decode(files[i]!), 'text')).rejects.toThrow();
+    }
+  });
 });

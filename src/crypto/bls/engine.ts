@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { invalid } from '../../errors.js';
 import { assertSecretKey } from './keys.js';
 import { findAddonPath, loadBlsAddon } from './native.js';
-import { WorkerPool } from './pool.js';
+import { WorkerPool } from '../worker-pool.js';
 
 export const BLS_PUBLIC_KEY_BYTES = 48;
 export const BLS_SIGNATURE_BYTES = 96;

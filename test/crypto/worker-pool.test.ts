@@ -1,6 +1,6 @@
 /** The worker pool's failure handling, with small scripted workers. */
 import { describe, expect, it } from 'vitest';
-import { WorkerPool } from '../../src/crypto/bls/pool.js';
+import { WorkerPool } from '../../src/crypto/worker-pool.js';
 
 // Echoes `value` back after `delayMs`; `crash: true` exits the worker at once.
 const SCRIPT = `
