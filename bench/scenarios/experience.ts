@@ -1,11 +1,12 @@
 /**
  * `experience-encrypt` and `experience-decrypt` (issue 10, scenario 3): 1 KiB plaintexts for 256
  * users, each next to a bare route echoing the same JSON bodies; then the latency at half the
- * maximum rate just measured (open loop, autocannon's overall rate).
+ * maximum rate just measured (open loop at an even pace, ../paced.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Site } from '../site.js';
-import { runLoad, type Target } from '../load.js';
+import type { Target } from '../load.js';
+import { runPaced } from '../paced.js';
 import { measurePair, type Timing } from '../measure.js';
 import { inParallel, principalToken } from '../provision.js';
 import { BARE } from '../bare-routes.js';
@@ -13,7 +14,7 @@ import type { ScenarioResult } from '../results.js';
 import { pairResult } from './signing.js';
 
 const USERS = 256;
-const HALF_RATE_CONNECTIONS = 16;
+const HALF_RATE_CONNECTIONS = 64;
 
 const userId = (i: number) => `did:lux:122:bench-user-${i}`;
 
@@ -32,7 +33,7 @@ async function halfRate(
   maxRate: number,
   t: Timing,
 ): Promise<{ p50Ms: number; p99Ms: number; rate: number; failed: number }> {
-  const r = await runLoad(site.base, target, {
+  const r = await runPaced(site.base, target, {
     connections: HALF_RATE_CONNECTIONS,
     seconds: t.seconds,
     rate: maxRate / 2,
