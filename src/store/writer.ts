@@ -41,6 +41,8 @@ interface Pending {
 }
 
 const MAX_BATCH = 512;
+/** Event-loop turns a batch may wait for more operations, while each turn brings some. */
+const GATHER_TURNS = 4;
 const MAX_ATTEMPTS = 5;
 /** Batches run with savepoints after one that needed them, so a stream of refusals costs little. */
 const CAREFUL_AFTER_FAILURE = 16;
@@ -84,16 +86,28 @@ export class Writer {
     this.running = true;
     try {
       while (this.queue.length > 0) {
-        // One turn of the event loop first, so requests whose bytes arrived meanwhile reach the
-        // queue and share this commit. better-sqlite3 is synchronous: a whole transaction (its
-        // fsync, about 3 ms here) runs without yielding, so without this turn nothing could join
-        // a batch and every commit would hold one operation (docs/performance.md).
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.gather();
         const batch = this.queue.splice(0, MAX_BATCH);
         await this.commitBatch(batch);
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * Lets operations join the next commit. better-sqlite3 is synchronous: a whole transaction (its
+   * fsync included) runs without yielding, so without a turn of the event loop nothing could join
+   * a batch and every commit would hold one operation. One turn lets in what arrived meanwhile
+   * (requests read from their sockets, signatures back from the BLS workers); while each turn
+   * still brings more, a few more turns are taken, so under load a commit serves many operations,
+   * and a lone operation waits one turn only (docs/performance.md).
+   */
+  private async gather(): Promise<void> {
+    for (let turn = 0; turn < GATHER_TURNS; turn++) {
+      const before = this.queue.length;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.queue.length === before || this.queue.length >= MAX_BATCH) return;
     }
   }
 

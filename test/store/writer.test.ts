@@ -47,6 +47,30 @@ describe('Writer', () => {
     await writer.close();
   });
 
+  it('keeps gathering while each loop turn brings more operations, and commits a lone one after one turn', async () => {
+    const writer = new Writer(store.db);
+    let commits = 0;
+    writer.addListener({ committed: () => void (commits += 1), rolledBack: () => undefined });
+    // A stream of operations arriving one per loop turn (as signatures come back from the BLS
+    // workers, one or two per turn), each turn's arrival before the writer's own turn. With a
+    // single turn of gathering these 8 took 4 commits on PostgreSQL.
+    const chained: Promise<unknown>[] = [];
+    await new Promise<void>((done) => {
+      const arrive = (i: number) => {
+        if (i < 7) setImmediate(() => arrive(i + 1));
+        else setImmediate(done);
+        chained.push(writer.run(bump(`stream-${i}`)));
+      };
+      arrive(0);
+    });
+    await Promise.all(chained);
+    expect(commits).toBeLessThanOrEqual(2);
+    const before = commits;
+    await writer.run(bump('lone'));
+    expect(commits).toBe(before + 1);
+    await writer.close();
+  });
+
   it('lets an operation undo its writes so far and go on, also after a failed statement', async () => {
     const writer = new Writer(store.db);
     const [, other] = await Promise.all([
