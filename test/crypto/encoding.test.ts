@@ -12,7 +12,7 @@ import {
   u64be,
   u64ToString,
 } from '../../src/crypto/encoding.js';
-import { isKmsError } from '../../src/errors.js';
+import { invalid, isKmsError } from '../../src/errors.js';
 
 function refusal(fn: () => unknown): string {
   try {
@@ -82,6 +82,116 @@ describe('parseBase64', () => {
         expect(parseHex('f', toHex(b))).toEqual(b);
       }),
     );
+  });
+});
+
+/** The parser as it was, regex first: the fast one must accept and refuse exactly the same. */
+function regexParseBase64(field: string, value: unknown): Uint8Array {
+  if (
+    typeof value !== 'string' ||
+    !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value)
+  ) {
+    throw invalid(field, 'must be standard padded base64');
+  }
+  const buf = Buffer.from(value, 'base64');
+  if (buf.toString('base64') !== value) throw invalid(field, 'must be canonical base64');
+  return Uint8Array.from(buf);
+}
+
+function outcome(parse: (f: string, v: unknown) => Uint8Array, v: unknown): string {
+  try {
+    return `ok ${Buffer.from(parse('f', v)).toString('hex')}`;
+  } catch (e) {
+    return `refused ${refusal(() => {
+      throw e;
+    })}`;
+  }
+}
+
+describe('parseBase64 against the regex-based parser', () => {
+  const sameAsRegex = (v: unknown): void => {
+    expect(outcome(parseBase64, v)).toBe(outcome(regexParseBase64, v));
+  };
+  // Near-base64 characters: the alphabet, padding, base64url, whitespace, a NUL, non-ASCII (and
+  // the halves of a surrogate pair, as split('') leaves them).
+  const near = fc.constantFrom(...'AQgw+/=-_ \n\t\r\u0000.é€😀'.split(''), 'A', 'z', '9', '=', '=');
+  const mutate = (text: string, at: number, ch: string, op: number): string => {
+    const i = text.length === 0 ? 0 : at % (text.length + 1);
+    if (op === 0) return text.slice(0, i) + ch + text.slice(i + 1); // replace
+    if (op === 1) return text.slice(0, i) + ch + text.slice(i); // insert
+    return text.slice(0, i) + text.slice(i + 1); // delete
+  };
+
+  it.each([
+    '',
+    '=',
+    '==',
+    '===',
+    '====',
+    'A',
+    'AA',
+    'AAA',
+    'A===',
+    'AA=A',
+    'A=AA',
+    '=AAA',
+    'AA==AA==',
+    'AAA=AAA=',
+    'AB==',
+    'AAB=',
+    'AAE=',
+    'AA==',
+    '////',
+    '++++',
+    '-___',
+    'AAAA====',
+    'AAAA\n',
+    ' AAAA',
+    'AA\u0000A',
+    'ÀAAA',
+    'AAAA\u0100',
+    'AA==\n',
+    '😀😀',
+    'QUJD\r\n',
+    'QUJD',
+    'QUI=',
+  ])('%j', (v) => sameAsRegex(v));
+
+  it('agrees on random strings over near-base64 characters (property)', () => {
+    fc.assert(
+      fc.property(fc.array(near, { maxLength: 40 }), (chars) => sameAsRegex(chars.join(''))),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('agrees on any string, and on non-strings (property)', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 40 }), sameAsRegex), {
+      numRuns: 2000,
+    });
+    fc.assert(fc.property(fc.anything(), sameAsRegex), { numRuns: 500 });
+  });
+
+  it('agrees on valid encodings with one character changed, added or removed (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 60 }),
+        fc.nat(),
+        near,
+        fc.integer({ min: 0, max: 2 }),
+        (b, at, ch, op) => {
+          const text = toBase64(b);
+          sameAsRegex(text);
+          sameAsRegex(mutate(text, at, ch, op));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('agrees on every 4-character string over the alphabet edges and padding', () => {
+    const edge = ['A', 'B', 'P', 'Q', 'g', 'w', '/', '+', '=', '-', ' '];
+    for (const a of edge)
+      for (const b of edge) for (const c of edge) for (const d of edge) sameAsRegex(a + b + c + d);
   });
 });
 

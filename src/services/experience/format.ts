@@ -10,14 +10,12 @@
  * or by the tag. Pure: no I/O.
  */
 import { GCM_IV_BYTES, GCM_TAG_BYTES } from '../../crypto/aead.js';
-import { u32be } from '../../crypto/encoding.js';
+import { decodeCanonicalBase64, u32be } from '../../crypto/encoding.js';
 
 export const FORMAT_VERSION = 1;
 export const PREFIX = `zoo-exp:${FORMAT_VERSION}:`;
 const MAX_INDEX = 0x7fff_ffff;
 const INDEX = /^[1-9][0-9]{0,9}$/;
-// RFC 4648 sec. 4, padded; the round trip in `parse` refuses non-zero pad bits (sec. 3.5).
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** The associated data's domain string; it names the format version, so formats cannot mix. */
 const AAD_DOMAIN = new TextEncoder().encode(`zoo-kms/experience/v${FORMAT_VERSION}`);
 
@@ -46,10 +44,10 @@ export function parse(text: string): Sealed | undefined {
   const [v, g, b64] = parts as [string, string, string];
   const keyVersion = parseIndex(v);
   const generation = parseIndex(g);
-  if (keyVersion === undefined || generation === undefined || !BASE64.test(b64)) return undefined;
-  const bytes = Buffer.from(b64, 'base64');
-  if (bytes.length < GCM_IV_BYTES + GCM_TAG_BYTES || bytes.toString('base64') !== b64)
-    return undefined;
+  if (keyVersion === undefined || generation === undefined) return undefined;
+  // RFC 4648 sec. 4, padded, canonical (no non-zero pad bits, sec. 3.5).
+  const bytes = decodeCanonicalBase64(b64);
+  if (bytes === undefined || bytes.length < GCM_IV_BYTES + GCM_TAG_BYTES) return undefined;
   return {
     keyVersion,
     generation,
