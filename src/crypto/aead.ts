@@ -3,7 +3,7 @@
  * are taken: other lengths go through GHASH (sec. 7.1) and SoftHSM2 even accepts an empty IV
  * (ARCHITECTURE.md "Providers"), so every path enforces 12 bytes. The tag is always 128 bits.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { IntegrityError } from '../providers/provider.js';
 
 export const AES256_KEY_BYTES = 32;
@@ -15,9 +15,22 @@ function check(key: Uint8Array, iv: Uint8Array): void {
   if (iv.length !== GCM_IV_BYTES) throw new RangeError('AES-256-GCM IV must be 12 bytes');
 }
 
+// IVs are cut from a pool of CSPRNG output: a randomBytes call per IV cost more than the AES
+// itself. Each IV is a copy of bytes handed out once (the offset only moves forward), and the pool
+// is refilled from the CSPRNG when spent. IVs are public, so nothing needs wiping.
+const IV_POOL_BYTES = GCM_IV_BYTES * 256;
+const ivPool = new Uint8Array(IV_POOL_BYTES);
+let ivPoolAt = IV_POOL_BYTES;
+
 /** A fresh random 96-bit IV (sec. 8.2.2); never reuse one under the same key. */
 export function newGcmIv(): Uint8Array {
-  return Uint8Array.from(randomBytes(GCM_IV_BYTES));
+  if (ivPoolAt === IV_POOL_BYTES) {
+    randomFillSync(ivPool);
+    ivPoolAt = 0;
+  }
+  const iv = ivPool.slice(ivPoolAt, ivPoolAt + GCM_IV_BYTES);
+  ivPoolAt += GCM_IV_BYTES;
+  return iv;
 }
 
 /** Returns ciphertext || tag. */
@@ -30,8 +43,14 @@ export function aesGcmSeal(
   check(key, iv);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: GCM_TAG_BYTES });
   cipher.setAAD(aad);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Uint8Array.from(Buffer.concat([body, cipher.getAuthTag()]));
+  // Written straight into the result (GCM is a stream mode: `final` adds no bytes, but is kept).
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  const out = new Uint8Array(head.length + tail.length + GCM_TAG_BYTES);
+  out.set(head, 0);
+  out.set(tail, head.length);
+  out.set(cipher.getAuthTag(), head.length + tail.length);
+  return out;
 }
 
 /** Opens ciphertext || tag; any authentication failure throws `IntegrityError`. */

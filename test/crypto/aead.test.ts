@@ -61,6 +61,16 @@ describe('seal and open', () => {
     expect(() => aesGcmOpen(key, iv, sealed.subarray(0, 15), aad)).toThrow(IntegrityError);
   });
 
+  it('IVs are 12 bytes, all different, and each its own copy (across pool refills)', () => {
+    const ivs = Array.from({ length: 2000 }, () => newGcmIv());
+    expect(ivs.every((iv) => iv.length === 12 && iv.byteOffset === 0)).toBe(true);
+    expect(new Set(ivs.map((iv) => Buffer.from(iv).toString('hex'))).size).toBe(2000);
+    const before = Buffer.from(ivs[1]!).toString('hex');
+    ivs[0]!.fill(0);
+    expect(Buffer.from(ivs[1]!).toString('hex')).toBe(before);
+    expect(Buffer.from(newGcmIv()).equals(Buffer.alloc(12))).toBe(false);
+  });
+
   it('refuses keys that are not 32 bytes', () => {
     expect(() => aesGcmSeal(new Uint8Array(16), newGcmIv(), Uint8Array.of(1))).toThrow(
       /key must be 32/,
