@@ -182,5 +182,8 @@ describe('bad requests name the field', () => {
       headers: { 'x-request-id': 'bad id with spaces' },
     });
     expect(made.headers['x-request-id']).toMatch(/^req_[0-9a-f]{16}$/);
+    const again = await t.call('GET', '/healthz', { token: null });
+    expect(again.headers['x-request-id']).toMatch(/^req_[0-9a-f]{16}$/);
+    expect(again.headers['x-request-id']).not.toBe(made.headers['x-request-id']);
   });
 });
