@@ -48,12 +48,20 @@ export function canonical(e: AuditEvent): string {
   ]);
 }
 
-function sortedDetails(d: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.keys(d)
-      .sort()
-      .map((k) => [k, d[k]]),
-  );
+/**
+ * The details rebuilt with their keys inserted in sorted order. When `Object.keys` already lists
+ * them sorted, the rebuilt object would enumerate (and so serialize) exactly as `d` does: integer
+ * keys come first in both, ascending, then the others in insertion order, which is then sorted.
+ */
+function sortedDetails(d: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const keys = Object.keys(d);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! < keys[i]!;
+  if (sorted) return d;
+  // No prototype, so a '__proto__' key is an own property here too, as in Object.fromEntries.
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of keys.sort()) out[k] = d[k];
+  return out;
 }
 
 export function chainHash(prev: Uint8Array, e: AuditEvent): Buffer {

@@ -58,13 +58,16 @@ function insertOf(n: number): Statement<readonly unknown[]> {
   return s;
 }
 
+/** One event's column values, in the order of COLUMNS. */
+type Row = readonly unknown[];
+
 /** Writes `rows` with one insert per chunk: 21 rows are 16 + 4 + 1. */
-async function insertEvents(trx: Trx, rows: readonly AuditEventsTable[]): Promise<void> {
+async function insertEvents(trx: Trx, rows: readonly Row[]): Promise<void> {
   for (let at = 0; at < rows.length;) {
     let n = 64;
     while (n > rows.length - at) n /= 2;
     const values: unknown[] = [];
-    for (const row of rows.slice(at, at + n)) for (const c of COLUMNS) values.push(row[c]);
+    for (let i = at; i < at + n; i++) for (const v of rows[i]!) values.push(v);
     await insertOf(n).execute(trx, values);
     at += n;
   }
@@ -80,6 +83,8 @@ const clean = <T>(v: T): T =>
  * is written with (`beforeCommit`).
  */
 function storable(f: AuditFields): AuditFields {
+  // Almost always nothing to replace: then the fields are taken as they are, without a copy.
+  if (!hasNul(f) && !(f.details && detailsHaveNul(f.details))) return f;
   const details = f.details
     ? Object.fromEntries(Object.entries(f.details).map(([k, v]) => [clean(k), clean(v)]))
     : f.details;
@@ -92,6 +97,17 @@ function storable(f: AuditFields): AuditFields {
     digest: clean(f.digest),
     details,
   };
+}
+
+const nul = (v: unknown): boolean => typeof v === 'string' && v.includes('\u0000');
+
+function hasNul(f: AuditFields): boolean {
+  return nul(f.action) || nul(f.principal) || nul(f.keyName) || nul(f.requestId) || nul(f.digest);
+}
+
+function detailsHaveNul(d: NonNullable<AuditFields['details']>): boolean {
+  for (const k of Object.keys(d)) if (nul(k) || nul(d[k])) return true;
+  return false;
 }
 
 export interface AuditLogOptions {
@@ -108,7 +124,7 @@ export class AuditLog implements CommitListener {
   private committedHead: Head = { seq: 0, hash: GENESIS };
   private pendingHead: Head = this.committedHead;
   /** Events appended in the running transaction, written by `beforeCommit`. */
-  private buffered: AuditEventsTable[] = [];
+  private buffered: Row[] = [];
   private operationMark: { buffered: number; head: Head } | undefined;
   private lastCheckpointSeq = 0;
   private signer: CheckpointSigner | undefined;
@@ -156,8 +172,15 @@ export class AuditLog implements CommitListener {
    */
   async append(_trx: Trx, fields: AuditFields, outcome: Outcome, code?: string): Promise<void> {
     const prev = this.pendingHead;
+    const f = storable(fields);
     const event: AuditEvent = {
-      ...storable(fields),
+      action: f.action,
+      principal: f.principal ?? null,
+      keyName: f.keyName ?? null,
+      keyVersion: f.keyVersion ?? null,
+      requestId: f.requestId ?? null,
+      digest: f.digest ?? null,
+      details: f.details ?? null,
       instance: this.opts.instance,
       seq: prev.seq + 1,
       ts: this.now(),
@@ -165,22 +188,24 @@ export class AuditLog implements CommitListener {
       code: code ?? null,
     };
     const hash = chainHash(prev.hash, event);
-    this.buffered.push({
-      instance: event.instance,
-      seq: event.seq,
-      ts: event.ts,
-      principal: event.principal ?? null,
-      action: event.action,
-      key_name: event.keyName ?? null,
-      key_version: event.keyVersion ?? null,
+    // In the order of COLUMNS. Hashes are never changed in place, so the previous event's own
+    // Buffer can be its successor's prev_hash.
+    this.buffered.push([
+      event.instance,
+      event.seq,
+      event.ts,
+      event.principal,
+      event.action,
+      event.keyName,
+      event.keyVersion,
       outcome,
-      code: event.code ?? null,
-      request_id: event.requestId ?? null,
-      digest: event.digest ?? null,
-      details: event.details ? JSON.stringify(event.details) : null,
-      prev_hash: Buffer.from(prev.hash),
+      event.code,
+      event.requestId,
+      event.digest,
+      event.details ? JSON.stringify(event.details) : null,
+      Buffer.isBuffer(prev.hash) ? prev.hash : Buffer.from(prev.hash),
       hash,
-    });
+    ]);
     this.pendingHead = { seq: event.seq, hash };
   }
 

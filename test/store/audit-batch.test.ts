@@ -108,4 +108,24 @@ describe('audit events of a batch', () => {
     expect(written).toEqual([]);
     expect((await verifyAudit(store.db, async () => true)).ok).toBe(true);
   });
+
+  it('finds U+0000 wherever it is alone: a detail value, a detail key, the request id', async () => {
+    await Promise.all([
+      audited(log, writer, { action: 'alone.value', details: { b: 1, a: 'v\u0000' } }),
+      audited(log, writer, { action: 'alone.key', details: { ['k\u0000']: 1 } }),
+      audited(log, writer, { action: 'alone.request', requestId: 'r\u0000' }),
+    ]);
+    const rows = await store.db
+      .selectFrom('audit_events')
+      .select(['action', 'request_id', 'details'])
+      .where('action', 'like', 'alone.%')
+      .orderBy('seq')
+      .execute();
+    expect(rows).toEqual([
+      { action: 'alone.value', request_id: null, details: '{"b":1,"a":"v\ufffd"}' },
+      { action: 'alone.key', request_id: null, details: '{"k\ufffd":1}' },
+      { action: 'alone.request', request_id: 'r\ufffd', details: null },
+    ]);
+    expect((await verifyAudit(store.db, async () => true)).ok).toBe(true);
+  });
 });
