@@ -4,7 +4,7 @@
  * bytes. `canonical` is JSON with a fixed key order, so verification never depends on a driver's
  * column order. Events carry digests of inputs, never secrets or plaintext.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export type Outcome = 'success' | 'refused' | 'error';
 
@@ -68,17 +68,26 @@ export function chainHash(prev: Uint8Array, e: AuditEvent): Buffer {
   return createHash('sha256').update(prev).update(canonical(e)).digest();
 }
 
-/** Hex SHA-256 over the parts, length-prefixed so that no two input lists collide. */
+/**
+ * Hex SHA-256 over the parts, length-prefixed so that no two input lists collide:
+ * `u32be(len(p1)) || p1 || u32be(len(p2)) || p2 ...`, text parts in UTF-8. The whole input is laid
+ * out in one buffer for one-shot `hash` (a Hash object and two updates per part cost more than the
+ * hashing); the buffer is wiped afterwards, as it holds copies of the inputs.
+ */
 export function digestOf(...parts: (string | Uint8Array | bigint | number)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) {
-    const bytes =
-      typeof p === 'string' || typeof p === 'bigint' || typeof p === 'number'
-        ? Buffer.from(String(p))
-        : p;
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(bytes.length);
-    h.update(len).update(bytes);
+  const texts = parts.map((p) => (typeof p === 'object' ? p : String(p)));
+  let total = 0;
+  for (const p of texts) total += 4 + (typeof p === 'string' ? Buffer.byteLength(p) : p.length);
+  const all = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const p of texts) {
+    const len = typeof p === 'string' ? all.write(p, at + 4) : (all.set(p, at + 4), p.length);
+    all.writeUInt32BE(len, at);
+    at += 4 + len;
   }
-  return h.digest('hex');
+  try {
+    return hash('sha256', all);
+  } finally {
+    all.fill(0);
+  }
 }

@@ -1,12 +1,12 @@
 /**
- * The canonical form of an audit event is what every stored chain was hashed over: it must never
- * change. Checked against the original implementation (details always rebuilt in sorted key
+ * The canonical form of an audit event is what every stored chain was hashed over, and digests
+ * are compared across releases: neither may ever change. Checked against the original implementation (details always rebuilt in sorted key
  * order) on random events, including integer-like keys (which JavaScript enumerates first).
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonical, chainHash, type AuditEvent } from '../../src/audit/event.js';
+import { canonical, chainHash, digestOf, type AuditEvent } from '../../src/audit/event.js';
 
 function originalCanonical(e: AuditEvent): string {
   const sorted = (d: Readonly<Record<string, unknown>>) =>
@@ -98,5 +98,49 @@ describe('canonical audit event', () => {
     expect(chainHash(prev, e).toString('hex')).toBe(
       createHash('sha256').update(prev).update(originalCanonical(e)).digest('hex'),
     );
+  });
+});
+
+function originalDigestOf(...parts: (string | Uint8Array | bigint | number)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    const bytes =
+      typeof p === 'string' || typeof p === 'bigint' || typeof p === 'number'
+        ? Buffer.from(String(p))
+        : p;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    h.update(len).update(bytes);
+  }
+  return h.digest('hex');
+}
+
+describe('digestOf', () => {
+  const part = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 50 }),
+    // Lone surrogates too: both must encode them the same (as U+FFFD).
+    fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+    fc.uint8Array({ maxLength: 50 }),
+    fc.bigInt({ min: 0n, max: 2n ** 64n }),
+    fc.integer(),
+    fc.string({ maxLength: 3000 }),
+  );
+
+  it('is the original digest on random part lists (property)', () => {
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 5 }), (parts) => {
+        expect(digestOf(...parts)).toBe(originalDigestOf(...parts));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('is pinned', () => {
+    expect(digestOf('a', Uint8Array.of(1, 2), 5n, 7)).toBe(
+      createHash('sha256')
+        .update(Buffer.from('00000001610000000201020000000135000000013' + '7', 'hex'))
+        .digest('hex'),
+    );
+    expect(digestOf()).toBe(createHash('sha256').digest('hex'));
   });
 });
