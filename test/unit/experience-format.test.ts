@@ -3,7 +3,7 @@
  * (docs/experience.md): pinned examples, strict parsing (one spelling per ciphertext), property
  * round trips, and the derivation against @noble/hashes.
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -16,7 +16,7 @@ import {
   type Sealed,
 } from '../../src/services/experience/format.js';
 import { deriveUserKey, experienceInfo } from '../../src/services/experience/derivation.js';
-import { checkContext, checkUser } from '../../src/services/experience/input.js';
+import { checkContext, checkUser, userHashHex } from '../../src/services/experience/input.js';
 
 const iv = Uint8Array.from({ length: 12 }, (_, i) => i);
 const body = Uint8Array.from({ length: 17 }, (_, i) => 0xf0 + (i % 16));
@@ -107,6 +107,27 @@ describe('ciphertext format', () => {
       Buffer.from(associatedData('u', 1, 1)).equals(Buffer.from(associatedData('u', 1, 1, ''))),
     ).toBe(true);
   });
+
+  it('lays out associated data as the concatenation of its parts (property)', () => {
+    const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        (user, v, g, ctx) => {
+          const u = Buffer.from(user);
+          const c = Buffer.from(ctx);
+          const parts = [Buffer.from('zoo-kms/experience/v1'), u32(v), u32(g), u32(u.length)];
+          const expected = Buffer.concat([...parts, u, u32(c.length), c]);
+          expect(Buffer.from(associatedData(user, v, g, ctx)).equals(expected)).toBe(true);
+        },
+      ),
+    );
+    expect(() => associatedData('u', 1.5, 1)).toThrow(RangeError);
+    expect(() => associatedData('u', 1, -1)).toThrow(RangeError);
+  });
 });
 
 describe('user key derivation', () => {
@@ -148,6 +169,20 @@ describe('experience inputs', () => {
     expect(checkUser('userId', 'abc').hashHex).toBe(
       '0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
+  });
+
+  it('hashes any user id as SHA-256 of its UTF-8, lone surrogates included (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),
+        (id) => {
+          const expected = createHash('sha256').update(id, 'utf8').digest('hex');
+          expect(userHashHex(id)).toBe(`0x${expected}`);
+        },
+      ),
+    );
+    const user = checkUser('userId', 'abc', userHashHex('abc'));
+    expect(Buffer.from(user.hash).toString('hex')).toBe(user.hashHex.slice(2));
   });
 
   it('takes contexts up to 256 characters, absent meaning empty', () => {

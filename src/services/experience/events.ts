@@ -4,16 +4,15 @@
  * (`details.userHash`) and a digest of the ciphertext, never the user id or the plaintext.
  */
 import { isKmsError } from '../../errors.js';
-import { toHex } from '../../crypto/encoding.js';
 import type { AuditFields, Outcome } from '../../audit/event.js';
 import type { Caller, ServiceDeps } from '../context.js';
-import { userHash } from './input.js';
 import { MASTER } from './master.js';
 import type { Settled } from './outcome.js';
 
 export interface EventInput {
   readonly action: string;
-  readonly userId: string;
+  /** userHashHex of the user id (input.ts). */
+  readonly userHash: string;
   /** Hex SHA-256 of the input ciphertext, when there is one. */
   readonly digest: string | null;
   readonly item?: number;
@@ -33,7 +32,7 @@ export function experienceEvent(
     requestId: caller.requestId,
     digest: done?.digest ?? e.digest,
     details: {
-      userHash: toHex(userHash(e.userId)),
+      userHash: e.userHash,
       ...(e.item === undefined ? {} : { item: e.item }),
       ...(done ? { generation: done.generation, ...done.details } : {}),
     },

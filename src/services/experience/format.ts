@@ -10,7 +10,7 @@
  * or by the tag. Pure: no I/O.
  */
 import { GCM_IV_BYTES, GCM_TAG_BYTES } from '../../crypto/aead.js';
-import { decodeCanonicalBase64, u32be } from '../../crypto/encoding.js';
+import { decodeCanonicalBase64 } from '../../crypto/encoding.js';
 
 export const FORMAT_VERSION = 1;
 export const PREFIX = `zoo-exp:${FORMAT_VERSION}:`;
@@ -74,17 +74,24 @@ export function associatedData(
   generation: number,
   context = '',
 ): Uint8Array {
-  const user = Buffer.from(userId, 'utf8');
-  const ctx = Buffer.from(context, 'utf8');
-  return Buffer.concat([
-    AAD_DOMAIN,
-    u32be(keyVersion),
-    u32be(generation),
-    u32be(user.length),
-    user,
-    u32be(ctx.length),
-    ctx,
-  ]);
+  checkU32(keyVersion);
+  checkU32(generation);
+  // Laid out in one buffer (the parts and a concat were most of this function's cost).
+  const userBytes = Buffer.byteLength(userId, 'utf8');
+  const ctxBytes = Buffer.byteLength(context, 'utf8');
+  const out = Buffer.allocUnsafeSlow(AAD_DOMAIN.length + 16 + userBytes + ctxBytes);
+  out.set(AAD_DOMAIN, 0);
+  let at = out.writeUInt32BE(keyVersion, AAD_DOMAIN.length);
+  at = out.writeUInt32BE(generation, at);
+  at = out.writeUInt32BE(userBytes, at);
+  at += out.write(userId, at, 'utf8');
+  at = out.writeUInt32BE(ctxBytes, at);
+  out.write(context, at, 'utf8');
+  return out;
+}
+
+function checkU32(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError('u32 out of range');
 }
 
 function isIndex(n: number): boolean {

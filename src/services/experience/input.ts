@@ -2,9 +2,9 @@
  * Checks of experience inputs (API.md "Experience library"): each throws a 400 naming its field,
  * which a batch reports per item (`items[3].userId`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { invalid } from '../../errors.js';
-import { parseBase64, toHex } from '../../crypto/encoding.js';
+import { parseBase64 } from '../../crypto/encoding.js';
 import type { User } from './user-keys.js';
 
 /** Printable: letters, marks, digits, punctuation, symbols, spaces; no controls or format chars. */
@@ -12,15 +12,18 @@ const USER_ID = /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]{1,256}$/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 export const MAX_CONTEXT_CHARS = 256;
 
-/** SHA-256 of the UTF-8 user id: what audit events and the salt table hold instead of the id. */
-export function userHash(id: string): Uint8Array {
-  return createHash('sha256').update(id, 'utf8').digest();
+/**
+ * `0x`-prefixed hex SHA-256 of the UTF-8 user id: what audit events and the salt table hold
+ * instead of the id. Computed once per call or item, for both its checks and its event.
+ */
+export function userHashHex(id: string): string {
+  return `0x${hash('sha256', id)}`;
 }
 
-export function checkUser(field: string, id: string): User {
+/** `hashHex`: userHashHex(id), when the caller has it already. */
+export function checkUser(field: string, id: string, hashHex = userHashHex(id)): User {
   if (!USER_ID.test(id)) throw invalid(field, 'must be 1 to 256 printable characters');
-  const hash = userHash(id);
-  return { id, hash, hashHex: toHex(hash) };
+  return { id, hash: Buffer.from(hashHex.slice(2), 'hex'), hashHex };
 }
 
 /** The context string ('' when absent: an absent and an empty context are the same). */

@@ -17,7 +17,7 @@ import { usableActive, usableVersion, type KeysService } from '../keys.js';
 import type { Caller, ServiceDeps } from '../context.js';
 import { UserKeyCache } from './cache.js';
 import { associatedData, maxCiphertextLength, parse, serialize, type Sealed } from './format.js';
-import { checkContext, checkUser, parsePlaintext } from './input.js';
+import { checkContext, checkUser, parsePlaintext, userHashHex } from './input.js';
 import { Master } from './master.js';
 import { appendEvent, experienceEvent } from './events.js';
 import { RotationTimer } from './rotation.js';
@@ -80,21 +80,21 @@ export class ExperienceService {
   }
 
   encrypt(caller: Caller, input: EncryptInput): Promise<Encrypted> {
-    return this.single(caller, 'experience.encrypt', input.userId, null, () =>
-      this.seal(input, ''),
+    return this.single(caller, 'experience.encrypt', input.userId, null, (hash) =>
+      this.seal(input, '', hash),
     );
   }
 
   async decrypt(caller: Caller, input: DecryptInput): Promise<Decrypted> {
-    return this.single(caller, 'experience.decrypt', input.userId, inputDigest(input), () =>
-      this.open(input, '', decrypted),
+    return this.single(caller, 'experience.decrypt', input.userId, inputDigest(input), (hash) =>
+      this.open(input, '', hash, decrypted),
     );
   }
 
   /** Decrypts and encrypts again under the newest master version and the user's live salt. */
   rewrap(caller: Caller, input: DecryptInput): Promise<Encrypted> {
-    return this.single(caller, 'experience.rewrap', input.userId, inputDigest(input), () =>
-      this.open(input, '', (plaintext, user, context, from) =>
+    return this.single(caller, 'experience.rewrap', input.userId, inputDigest(input), (hash) =>
+      this.open(input, '', hash, (plaintext, user, context, from) =>
         this.sealBytes(user, context, plaintext).then((d) => ({
           ...d,
           details: { fromVersion: from.keyVersion, fromGeneration: from.generation },
@@ -109,26 +109,27 @@ export class ExperienceService {
       'experience.encrypt',
       items,
       () => null,
-      (it, i) => this.seal(it, `items[${i}].`),
+      (it, i, hash) => this.seal(it, `items[${i}].`, hash),
     );
   }
 
   decryptBatch(caller: Caller, items: readonly DecryptInput[]): Promise<(Decrypted | ItemError)[]> {
-    return this.batch(caller, 'experience.decrypt', items, inputDigest, (it, i) =>
-      this.open(it, `items[${i}].`, decrypted),
+    return this.batch(caller, 'experience.decrypt', items, inputDigest, (it, i, hash) =>
+      this.open(it, `items[${i}].`, hash, decrypted),
     );
   }
 
   /** Right to deletion: destroys every salt of the user (crypto-shredding), idempotently. */
   async deleteUser(caller: Caller, userId: string): Promise<void> {
+    const hash = userHashHex(userId);
     const fields = experienceEvent(caller, {
       action: 'experience.delete_user',
-      userId,
+      userHash: hash,
       digest: null,
     });
     let user: User;
     try {
-      user = checkUser('userId', userId);
+      user = checkUser('userId', userId, hash);
     } catch (e) {
       await appendEvent(this.deps, fields, { ok: false, error: e });
       throw e;
@@ -149,10 +150,11 @@ export class ExperienceService {
     action: Action,
     userId: string,
     digest: string | null,
-    work: () => Promise<Done<T>>,
+    work: (userHash: string) => Promise<Done<T>>,
   ): Promise<T> {
-    const out = await settle(work);
-    await appendEvent(this.deps, experienceEvent(caller, { action, userId, digest }, out), out);
+    const userHash = userHashHex(userId);
+    const out = await settle(() => work(userHash));
+    await appendEvent(this.deps, experienceEvent(caller, { action, userHash, digest }, out), out);
     if (!out.ok) throw out.error;
     return out.done.value;
   }
@@ -163,16 +165,17 @@ export class ExperienceService {
     action: Action,
     items: readonly I[],
     digest: (item: I) => string | null,
-    work: (item: I, index: number) => Promise<Done<T>>,
+    work: (item: I, index: number, userHash: string) => Promise<Done<T>>,
   ): Promise<(T | ItemError)[]> {
-    const outs = await Promise.all(items.map((it, i) => settle(() => work(it, i))));
+    const hashes = items.map((it) => userHashHex(it.userId));
+    const outs = await Promise.all(items.map((it, i) => settle(() => work(it, i, hashes[i]!))));
     await Promise.all(
       outs.map((out, i) =>
         appendEvent(
           this.deps,
           experienceEvent(
             caller,
-            { action, userId: items[i]!.userId, digest: digest(items[i]!), item: i },
+            { action, userHash: hashes[i]!, digest: digest(items[i]!), item: i },
             out,
           ),
           out,
@@ -182,9 +185,13 @@ export class ExperienceService {
     return outs.map((out) => (out.ok ? out.done.value : itemError(out.error)));
   }
 
-  private async seal(input: EncryptInput, field: string): Promise<Done<Encrypted>> {
+  private async seal(
+    input: EncryptInput,
+    field: string,
+    userHash: string,
+  ): Promise<Done<Encrypted>> {
     this.checkEnabled();
-    const user = checkUser(`${field}userId`, input.userId);
+    const user = checkUser(`${field}userId`, input.userId, userHash);
     const context = checkContext(`${field}context`, input.context);
     const plaintext = parsePlaintext(
       `${field}plaintext`,
@@ -234,10 +241,11 @@ export class ExperienceService {
   private async open<T>(
     input: DecryptInput,
     field: string,
+    userHash: string,
     then: (plaintext: Uint8Array, user: User, context: string, sealed: Sealed) => Promise<Done<T>>,
   ): Promise<Done<T>> {
     this.checkEnabled();
-    const user = checkUser(`${field}userId`, input.userId);
+    const user = checkUser(`${field}userId`, input.userId, userHash);
     const context = checkContext(`${field}context`, input.context);
     const max = maxCiphertextLength(this.deps.config.experience.maxPlaintext);
     const sealed = input.ciphertext.length <= max ? parse(input.ciphertext) : undefined;
