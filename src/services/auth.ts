@@ -4,7 +4,7 @@
  * by hash and then compares in constant time. Token lookups are cached, and a revocation, expiry or
  * principal deletion takes effect at the next request (locally) or within the poll interval.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Writer } from '../store/writer.js';
@@ -35,7 +35,12 @@ const REPLICATE_SCOPE = /^(hanzo|lux|zoo|\*)\/([a-z0-9-]{1,63}|\*)\/([a-z0-9-]{1
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return Buffer.from(hashTokenHex(token), 'hex');
+}
+
+/** Hex SHA-256 of a token (one-shot to hex, then bytes: cheaper than a Hash object's Buffer). */
+function hashTokenHex(token: string): string {
+  return hash('sha256', token);
 }
 
 /** A key name is in scope when a scope equals it, or is a prefix followed by `*`. */
@@ -117,8 +122,8 @@ export class AuthService {
 
   /** The principal of a bearer token, or undefined for an unknown, expired or revoked one. */
   async authenticate(token: string): Promise<Principal | undefined> {
-    const hash = hashToken(token);
-    const key = hash.toString('hex');
+    const key = hashTokenHex(token);
+    const hash = Buffer.from(key, 'hex');
     let entry = this.tokens.get(key);
     if (entry === undefined) {
       entry = await this.lookup(hash).catch(storeUnavailable);
