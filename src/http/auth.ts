@@ -50,8 +50,9 @@ export function registerAuth(app: FastifyInstance, auth: AuthService, opts: Auth
       );
     }
   });
-  app.addHook('preHandler', async (req) => {
+  app.addHook('preHandler', (req, _reply, done) => {
     req.earlyRefusal = false;
+    done();
   });
 }
 

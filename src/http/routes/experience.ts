@@ -59,11 +59,13 @@ export function experienceRoutes(service: ExperienceService): RouteModule {
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
     // A refusal decided before the service ran (role, schema) is audited here, against the master
     // (the shared hook only covers routes that name a key).
-    const onResponse = async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!req.earlyRefusal || !req.principal || reply.statusCode < 400) return;
-      await services
+    // Callback-style: nothing to wait for on almost every request (an async hook costs a promise).
+    const onResponse = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (!req.earlyRefusal || !req.principal || reply.statusCode < 400) return done();
+      void services
         .auditEarlyRefusal(req, MASTER, reply.statusCode)
-        .catch((e: unknown) => req.log.error({ err: e }, 'audit of a refusal failed'));
+        .catch((e: unknown) => req.log.error({ err: e }, 'audit of a refusal failed'))
+        .then(done, done);
     };
     const config = { roles: ['experience' as const] };
 
