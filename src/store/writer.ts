@@ -41,8 +41,8 @@ interface Pending {
 }
 
 const MAX_BATCH = 512;
-/** Event-loop turns a batch may wait for more operations, while each turn brings some. */
-const GATHER_TURNS = 4;
+/** How long a batch may keep waiting for more operations, while each loop turn brings some. */
+const GATHER_MS = 1;
 const MAX_ATTEMPTS = 5;
 /** Batches run with savepoints after one that needed them, so a stream of refusals costs little. */
 const CAREFUL_AFTER_FAILURE = 16;
@@ -100,14 +100,17 @@ export class Writer {
    * fsync included) runs without yielding, so without a turn of the event loop nothing could join
    * a batch and every commit would hold one operation. One turn lets in what arrived meanwhile
    * (requests read from their sockets, signatures back from the BLS workers); while each turn
-   * still brings more, a few more turns are taken, so under load a commit serves many operations,
-   * and a lone operation waits one turn only (docs/performance.md).
+   * still brings more, more turns are taken, for at most GATHER_MS, so under load a commit serves
+   * many operations (each commit writes every page it touched to the WAL and fsyncs it), and a
+   * lone operation waits one turn only (docs/performance.md).
    */
   private async gather(): Promise<void> {
-    for (let turn = 0; turn < GATHER_TURNS; turn++) {
+    const started = performance.now();
+    for (;;) {
       const before = this.queue.length;
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.queue.length === before || this.queue.length >= MAX_BATCH) return;
+      if (performance.now() - started >= GATHER_MS) return;
     }
   }
 
