@@ -19,7 +19,6 @@ import {
 import type { Database } from './schema.js';
 import { type Engine } from './columns.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { FALLBACK_AUTOCHECKPOINT_PAGES, startCheckpointer } from './checkpointer.js';
 import { createStoreLock, type StoreLock } from './lock.js';
 import { preparedName } from './compiled.js';
 
@@ -61,21 +60,10 @@ function openSqlite(file: string): Store {
   database.pragma('secure_delete = ON');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  // Checkpoints run on a worker thread (./checkpointer.ts), not inside a request's COMMIT.
-  database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
-  const checkpointer = startCheckpointer(file);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(database) }),
   });
-  return {
-    db,
-    engine: 'sqlite',
-    lock: createStoreLock(db, 'sqlite'),
-    close: async () => {
-      await checkpointer.stop();
-      await db.destroy();
-    },
-  };
+  return { db, engine: 'sqlite', lock: createStoreLock(db, 'sqlite'), close: () => db.destroy() };
 }
 
 /** SQLite's own message ("unable to open database file") names neither the file nor the cause. */
