@@ -38,7 +38,7 @@ async function halfRate(
   // recovery is not the latency at half rate.
   await runPaced(site.base, target, {
     connections: HALF_RATE_CONNECTIONS,
-    seconds: Math.max(2, t.warmSeconds),
+    seconds: Math.max(1, 2 * t.warmSeconds),
     rate: maxRate / 2,
   });
   const r = await runPaced(site.base, target, {

@@ -113,7 +113,7 @@ let pool: WorkerPool | undefined;
 
 /**
  * The process's age workers, started on first use (idle workers never keep the process alive).
- * Encrypting to a hybrid recipient costs about 5 ms of pure-JavaScript ML-KEM-768 and X25519
+ * Encrypting to a hybrid recipient costs about 7 ms of pure-JavaScript ML-KEM-768 and X25519
  * (docs/performance.md), which on the main thread would stall every other request meanwhile.
  */
 function agePool(): WorkerPool {
