@@ -3,7 +3,7 @@
  * WAL, `synchronous=FULL` so a commit survives power loss) or PostgreSQL (`synchronous_commit=on`,
  * for several instances). Migrations run at open, under the migrator's own lock.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -77,6 +77,9 @@ function openSqliteFile(file: string): BetterSqlite3.Database {
     );
   }
   try {
+    // Made 0600 before SQLite opens it (its WAL and shared-memory files take the same mode): the
+    // store holds wrapped keys and the audit log, no one else's to read.
+    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
     return new BetterSqlite3(file);
   } catch (e) {
     throw new Error(`cannot open the SQLite store ${file}: ${(e as Error).message}`, { cause: e });

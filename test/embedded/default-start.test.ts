@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,7 +56,9 @@ describe('embedded defaults', () => {
       const token = path.join(cwd, 'data/admin.token');
       expect(statSync(token).mode & 0o777).toBe(0o600);
       expect(statSync(path.join(cwd, 'data/softhsm/user.pin')).mode & 0o777).toBe(0o600);
-      expect(existsSync(path.join(cwd, 'data/kms.sqlite'))).toBe(true);
+      // The store and its WAL files: wrapped keys and the audit log, for the service alone.
+      for (const f of ['kms.sqlite', 'kms.sqlite-wal', 'kms.sqlite-shm'])
+        expect(statSync(path.join(cwd, 'data', f)).mode & 0o777, f).toBe(0o600);
       expect(first.output()).toContain('admin.token');
       expect(first.output()).not.toContain(readFileSync(token, 'utf8').trim());
       const created = await fetch('http://127.0.0.1:8200/v1/keys', {
