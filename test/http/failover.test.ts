@@ -246,7 +246,9 @@ describe('failover from hsm-a to hsm-b under traffic, and back', () => {
       const [a, b] = [served('hsm-a'), served('hsm-b')];
       expect(await signOnce('sig-outage')).toBe(200);
       expect(await sealOnce('enc-outage')).toBe(200);
-      expect(served('hsm-a')).toBe(a + 3);
+      // At least these three: background work (an audit checkpoint's signature, a repair) may
+      // also run on the primary meanwhile; none of it may reach the backup.
+      expect(served('hsm-a')).toBeGreaterThanOrEqual(a + 3);
       expect(served('hsm-b')).toBe(b);
       await downByCheck('hsm-b');
       expect(await signOnce('sig-outage')).toBe(200);
