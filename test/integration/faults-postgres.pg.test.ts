@@ -153,7 +153,12 @@ async function resumed(answers: Answer[][], more: number): Promise<void> {
     if (answers.some((a) => a.some((x) => x.status !== 200 && x.status !== 503))) return;
     await sleep(100);
   }
-  throw new Error('signing did not resume within 60 s of the restart');
+  // The server's last log lines say why (store errors, pool state).
+  throw new Error(
+    `signing did not resume within 60 s of the restart; last answers ${JSON.stringify(
+      answers.map((a) => a.slice(-2)),
+    )}; server log tail:\n${kms.output().slice(-4000)}`,
+  );
 }
 
 describe('PostgreSQL restarted under signing load', () => {
