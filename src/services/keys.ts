@@ -232,25 +232,29 @@ export class KeysService {
     try {
       const publicKey = publicKeyOf(key.algorithm, secret, this.deps.bls);
       const wraps = await this.deps.keyring.wrapForAll(key.algorithm, secret);
-      const version = Math.max(0, ...key.versions.map((v) => v.version)) + 1;
       const now = this.deps.now();
-      await audited(
-        this.deps.audit,
-        this.deps.writer,
-        this.event(caller, 'key.rotate', name, version),
-        async (trx) => {
-          // A concurrent rotation would insert the same version: the primary key refuses it.
-          await trx
-            .updateTable('key_versions')
-            .set({ state: 'decrypt-only' })
-            .where('key_id', '=', key.id)
-            .where('state', '=', 'active')
-            .execute();
-          await insertVersion(trx, key.id, version, publicKey, wraps, now);
-          await touch(trx, key.id, now);
-          await this.deps.invalidations.bump(trx, 'keys');
-        },
+      // The version as read before; the body takes the real one inside the transaction.
+      const fields = this.event(
+        caller,
+        'key.rotate',
+        name,
+        Math.max(0, ...key.versions.map((v) => v.version)) + 1,
       );
+      await audited(this.deps.audit, this.deps.writer, fields, async (trx) => {
+        // The key's row first: on PostgreSQL its lock makes rotations of one key, from any
+        // instance, run one after the other, so each reads the version the previous one made
+        // (they used to insert the same version, and the loser got a 500).
+        await touch(trx, key.id, now);
+        fields.keyVersion = await nextVersion(trx, key.id);
+        await trx
+          .updateTable('key_versions')
+          .set({ state: 'decrypt-only' })
+          .where('key_id', '=', key.id)
+          .where('state', '=', 'active')
+          .execute();
+        await insertVersion(trx, key.id, fields.keyVersion, publicKey, wraps, now);
+        await this.deps.invalidations.bump(trx, 'keys');
+      });
     } finally {
       secret.fill(0);
     }
@@ -380,4 +384,14 @@ export function usableVersion(key: KeyRecord, version: number, field = 'keyVersi
     );
   }
   return v;
+}
+
+/** The version a rotation adds, read in its transaction (after the key's row is locked). */
+async function nextVersion(trx: Trx, keyId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('key_versions')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .where('key_id', '=', keyId)
+    .executeTakeFirst();
+  return Number(row?.v ?? 0) + 1;
 }

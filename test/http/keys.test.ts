@@ -245,6 +245,30 @@ describe('keys: lifecycle', () => {
     ).toBe(true);
   });
 
+  it('concurrent rotations of one key each add the next version (no 500 on a version race)', async () => {
+    expect(
+      (
+        await t.call('POST', '/v1/keys', {
+          body: { name: 'rot-race', algorithm: 'aes-256-gcm', purpose: 'encryption' },
+        })
+      ).status,
+    ).toBe(201);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => t.call('POST', '/v1/keys/rot-race/rotate')),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    const key = await t.call('GET', '/v1/keys/rot-race');
+    const versions = key.body.versions as { version: number; state: string }[];
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(versions.filter((v) => v.state === 'active').map((v) => v.version)).toEqual([9]);
+    const events = await t.call('GET', '/v1/audit/events?action=key.rotate&limit=100');
+    const rotations = (events.body.events as { key: string; keyVersion: number }[])
+      .filter((e) => e.key === 'rot-race')
+      .map((e) => e.keyVersion)
+      .sort((a, b) => a - b);
+    expect(rotations).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
   it('refuses duplicate names, wrong purposes and rotation of validator keys', async () => {
     expect(
       (
