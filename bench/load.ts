@@ -93,7 +93,8 @@ export async function runLoad(base: string, t: Target, o: LoadOptions): Promise<
   };
 }
 
-function percentile(sorted: number[], q: number): number {
+/** The `q` quantile of ascending `sorted` (NaN when empty). */
+export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }

@@ -6,7 +6,7 @@
  * keep-alive connections; a request's latency runs from the moment it is issued to its last byte.
  */
 import http from 'node:http';
-import type { LoadResult, Target } from './load.js';
+import { percentile, type LoadResult, type Target } from './load.js';
 
 export interface PacedOptions {
   readonly rate: number;
@@ -81,15 +81,11 @@ export async function runPaced(base: string, t: Target, o: PacedOptions): Promis
   while (inFlight > 0 && performance.now() < drainBy) await new Promise((r) => setTimeout(r, 5));
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const q = (p: number) =>
-    latencies.length
-      ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!
-      : NaN;
   return {
     rate: latencies.length / o.seconds,
     requests: latencies.length,
-    p50Ms: q(0.5),
-    p99Ms: q(0.99),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
     failed: failed + inFlight,
     ...(firstFailure ? { firstFailure } : {}),
   };
