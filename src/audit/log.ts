@@ -74,8 +74,8 @@ async function insertEvents(trx: Trx, rows: readonly Row[]): Promise<void> {
 }
 
 /** U+0000 anywhere in a string (PostgreSQL text cannot hold it; a path can carry it). */
-const clean = <T>(v: T): T =>
-  typeof v === 'string' && v.includes('\u0000') ? (v.replaceAll('\u0000', '\ufffd') as T) : v;
+const nul = (v: unknown): v is string => typeof v === 'string' && v.includes('\u0000');
+const clean = <T>(v: T): T => (nul(v) ? (v.replaceAll('\u0000', '\ufffd') as T) : v);
 
 /**
  * The fields as both engines store them: U+0000 is recorded as U+FFFD, before the event is
@@ -98,8 +98,6 @@ function storable(f: AuditFields): AuditFields {
     details,
   };
 }
-
-const nul = (v: unknown): boolean => typeof v === 'string' && v.includes('\u0000');
 
 function hasNul(f: AuditFields): boolean {
   return nul(f.action) || nul(f.principal) || nul(f.keyName) || nul(f.requestId) || nul(f.digest);
