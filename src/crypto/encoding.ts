@@ -116,9 +116,14 @@ export function u64be(value: bigint): Uint8Array {
   return out;
 }
 
-export function u32be(value: number): Uint8Array {
+/** Throws a RangeError unless `value` is an integer in 0 .. 2^32-1. */
+export function assertU32(value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > U32_MAX)
     throw new RangeError('u32 out of range');
+}
+
+export function u32be(value: number): Uint8Array {
+  assertU32(value);
   const out = new Uint8Array(4);
   new DataView(out.buffer).setUint32(0, value, false);
   return out;

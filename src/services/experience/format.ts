@@ -10,7 +10,7 @@
  * or by the tag. Pure: no I/O.
  */
 import { GCM_IV_BYTES, GCM_TAG_BYTES } from '../../crypto/aead.js';
-import { decodeCanonicalBase64 } from '../../crypto/encoding.js';
+import { assertU32, decodeCanonicalBase64 } from '../../crypto/encoding.js';
 
 export const FORMAT_VERSION = 1;
 export const PREFIX = `zoo-exp:${FORMAT_VERSION}:`;
@@ -74,8 +74,8 @@ export function associatedData(
   generation: number,
   context = '',
 ): Uint8Array {
-  checkU32(keyVersion);
-  checkU32(generation);
+  assertU32(keyVersion);
+  assertU32(generation);
   // Laid out in one buffer (the parts and a concat were most of this function's cost).
   const userBytes = Buffer.byteLength(userId, 'utf8');
   const ctxBytes = Buffer.byteLength(context, 'utf8');
@@ -88,10 +88,6 @@ export function associatedData(
   at = out.writeUInt32BE(ctxBytes, at);
   out.write(context, at, 'utf8');
   return out;
-}
-
-function checkU32(n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError('u32 out of range');
 }
 
 function isIndex(n: number): boolean {
