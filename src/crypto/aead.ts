@@ -3,7 +3,8 @@
  * are taken: other lengths go through GHASH (sec. 7.1) and SoftHSM2 even accepts an empty IV
  * (ARCHITECTURE.md "Providers"), so every path enforces 12 bytes. The tag is always 128 bits.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { RandomPool } from './random-pool.js';
 import { IntegrityError } from '../providers/provider.js';
 
 export const AES256_KEY_BYTES = 32;
@@ -15,22 +16,12 @@ function check(key: Uint8Array, iv: Uint8Array): void {
   if (iv.length !== GCM_IV_BYTES) throw new RangeError('AES-256-GCM IV must be 12 bytes');
 }
 
-// IVs are cut from a pool of CSPRNG output: a randomBytes call per IV cost more than the AES
-// itself. Each IV is a copy of bytes handed out once (the offset only moves forward), and the pool
-// is refilled from the CSPRNG when spent. IVs are public, so nothing needs wiping.
-const IV_POOL_BYTES = GCM_IV_BYTES * 256;
-const ivPool = new Uint8Array(IV_POOL_BYTES);
-let ivPoolAt = IV_POOL_BYTES;
+// IVs come from a pool of CSPRNG output (./random-pool.ts), each a copy handed out once.
+const ivs = new RandomPool(GCM_IV_BYTES * 256);
 
 /** A fresh random 96-bit IV (sec. 8.2.2); never reuse one under the same key. */
 export function newGcmIv(): Uint8Array {
-  if (ivPoolAt === IV_POOL_BYTES) {
-    randomFillSync(ivPool);
-    ivPoolAt = 0;
-  }
-  const iv = ivPool.slice(ivPoolAt, ivPoolAt + GCM_IV_BYTES);
-  ivPoolAt += GCM_IV_BYTES;
-  return iv;
+  return ivs.bytes(GCM_IV_BYTES);
 }
 
 /** Returns ciphertext || tag. */

@@ -2,12 +2,12 @@
  * The Fastify instance: request ids, body limit, error mapping, auth, metrics hooks and routes.
  * Routes stay thin: schema, one service call, reply (STYLE.md rule 9).
  */
-import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Services } from '../app.js';
+import { RandomPool } from '../crypto/random-pool.js';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js';
 import { registerAuth } from './auth.js';
 import { RateLimiter } from '../services/rate-limit.js';
@@ -19,21 +19,14 @@ import { registerOpenApi } from './openapi.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-// Made ids are 8 random bytes cut from a pool of CSPRNG output, each handed out once (a
-// randomBytes call per request cost a few percent of the main thread). Random rather than counted,
-// so an id tells a caller nothing of the traffic between two of its requests.
+// Made ids are 8 random bytes from a pool of CSPRNG output (../crypto/random-pool.ts), each
+// handed out once. Random rather than counted, so an id tells a caller nothing of the traffic
+// between two of its requests.
 const ID_BYTES = 8;
-const idPool = Buffer.alloc(ID_BYTES * 512);
-let idPoolAt = idPool.length;
+const ids = new RandomPool(ID_BYTES * 512);
 
 function madeRequestId(): string {
-  if (idPoolAt === idPool.length) {
-    randomFillSync(idPool);
-    idPoolAt = 0;
-  }
-  const hex = idPool.toString('hex', idPoolAt, idPoolAt + ID_BYTES);
-  idPoolAt += ID_BYTES;
-  return `req_${hex}`;
+  return `req_${ids.hex(ID_BYTES)}`;
 }
 
 export type RouteModule = (app: FastifyInstance, services: Services) => Promise<void>;
