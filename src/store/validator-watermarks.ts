@@ -8,7 +8,7 @@
  * `ON CONFLICT DO NOTHING`, which waits for a concurrent inserter, so there is always one row to
  * lock). SQLite has a single writer connection, which serialises by itself.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { Engine } from './columns.js';
 import { fromU64Column, u64Column } from './columns.js';
 import type { Trx } from './writer.js';
@@ -115,16 +115,19 @@ const SELECT = statement<RowKey>(['public_key', 'chain_id'], selectRow);
 const SELECT_FOR_UPDATE = statement<RowKey>(['public_key', 'chain_id'], (db, k) =>
   selectRow(db, k).forUpdate(),
 );
-const COUNT = statement<{ public_key: Buffer }>(['public_key'], (db, v) =>
-  db
+/** The key's counter plus one (1 for its first signature), returning the new value. */
+const countUp = (q: QueryCreator<Database>, publicKey: Buffer) =>
+  q
     .insertInto('validator_counters')
-    .values({ public_key: v.public_key, counter: 1 })
+    .values({ public_key: publicKey, counter: 1 })
     .onConflict((oc) =>
       oc
         .column('public_key')
         .doUpdateSet((eb) => ({ counter: eb('validator_counters.counter', '+', 1) })),
     )
-    .returning('counter'),
+    .returning('counter');
+const COUNT = statement<{ public_key: Buffer }>(['public_key'], (db, v) =>
+  countUp(db, v.public_key),
 );
 const RAISE = statement<ValidatorWatermarksTable>(
   [
@@ -198,17 +201,7 @@ const RECORDED: readonly (keyof Recorded)[] = [
  */
 const RECORD_PG = statement<Recorded>(RECORDED, (db, v) =>
   db
-    .with('c', (q) =>
-      q
-        .insertInto('validator_counters')
-        .values({ public_key: v.public_key, counter: 1 })
-        .onConflict((oc) =>
-          oc
-            .column('public_key')
-            .doUpdateSet((eb) => ({ counter: eb('validator_counters.counter', '+', 1) })),
-        )
-        .returning('counter'),
-    )
+    .with('c', (q) => countUp(q, v.public_key))
     .with('w', (q) =>
       q
         .updateTable('validator_watermarks')
