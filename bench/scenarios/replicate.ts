@@ -3,7 +3,7 @@
  * (the default kind, mlkem768x25519), each wrapped to an ephemeral hybrid recipient of its own, as
  * an init container does at start; closed loop, p50/p99 latency. Then the same wrapped to X25519
  * recipients (`replicate-identity-x25519-wrap`, not a target): the difference is the cost of the
- * hybrid KEM's pure-JavaScript ML-KEM-768 and X25519 in age-encryption (docs/performance.md).
+ * hybrid KEM in age-encryption (pure-JavaScript ML-KEM-768; docs/performance.md).
  */
 import {
   generateHybridIdentity,

@@ -1,0 +1,84 @@
+/**
+ * OpenSSL's X25519 under age-encryption's hybrid KEM, in the age worker threads.
+ *
+ * age-encryption encrypts to an `age1pq1` recipient with @noble/post-quantum's ML-KEM-768 + X25519
+ * hybrid, whose three X25519 operations per file run @noble/curves' pure-JavaScript Montgomery
+ * ladder: about 1 ms each, two thirds of an identity request (docs/performance.md). The ladder over
+ * BigInts is also not constant-time. These sources give the worker a module-resolution hook that
+ * hands @noble/post-quantum, and only it, an `x25519` object whose scalar multiplications are
+ * node:crypto's (OpenSSL, constant-time, about 50 to 90 us each). Everything else (the KEM, the
+ * HPKE, the age format) is age-encryption's own code, unchanged; the object keeps noble's
+ * `utils`, `lengths` and `GuBytes`, and it refuses what noble refuses (a 32-byte length, an all-zero
+ * shared secret). test/unit/native-x25519.test.ts checks it against noble and every Wycheproof
+ * X25519 vector.
+ *
+ * Keys go in as JWK: Node parses an X25519 JWK about ten times faster than the PKCS #8 / SPKI DER
+ * (OpenSSL 3.0's decoders cost ~450 us per private key). A private JWK must carry `x`, but Node
+ * builds the key from `d` alone and derives the public half itself, so `x` is a placeholder.
+ */
+
+/** The global a worker reads to tell whether the shim was loaded. */
+export const NATIVE_X25519_FLAG = 'zoo-kms.native-x25519';
+
+/** ESM source of the replacement `@noble/curves/ed25519.js` (`?real=` names the original). */
+export const X25519_SHIM_SOURCE = `
+import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
+const real = await import(new URL(import.meta.url).searchParams.get('real'));
+const js = real.x25519;
+const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
+function bytes(value, name) {
+  if (!(value instanceof Uint8Array) || value.length !== 32) throw new Error('"' + name + '" expected Uint8Array of length 32');
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64url');
+}
+function privateKey(scalar) {
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: bytes(scalar, 'scalar'), x: PLACEHOLDER_X }, format: 'jwk' });
+}
+function scalarMult(scalar, u) {
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: bytes(u, 'uCoordinate') }, format: 'jwk' });
+  let shared;
+  try {
+    shared = diffieHellman({ privateKey: privateKey(scalar), publicKey });
+  } catch {
+    // OpenSSL refuses an all-zero shared secret (a low-order point), as noble does.
+    throw new Error('invalid private or public key received');
+  }
+  const out = new Uint8Array(shared);
+  shared.fill(0);
+  return out;
+}
+function scalarMultBase(scalar) {
+  return new Uint8Array(Buffer.from(createPublicKey(privateKey(scalar)).export({ format: 'jwk' }).x, 'base64url'));
+}
+globalThis[Symbol.for(${JSON.stringify(NATIVE_X25519_FLAG)})] = true;
+export const x25519 = Object.freeze({
+  ...js,
+  scalarMult,
+  scalarMultBase,
+  getSharedSecret: scalarMult,
+  getPublicKey: scalarMultBase,
+  keygen(seed) {
+    const secretKey = js.utils.randomSecretKey(seed);
+    return { secretKey, publicKey: scalarMultBase(secretKey) };
+  },
+});
+`;
+
+/** The module specifier @noble/post-quantum's hybrid KEMs import X25519 from. */
+const CURVE_SPECIFIER = '@noble/curves/ed25519.js';
+
+/**
+ * ESM source of the resolve hook (for `module.register`): `@noble/curves/ed25519.js` imported from
+ * inside @noble/post-quantum resolves to the shim; everything else resolves as usual.
+ */
+export const X25519_HOOKS_SOURCE = `
+const shim = ${JSON.stringify(`data:text/javascript,${encodeURIComponent(X25519_SHIM_SOURCE)}`)};
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  if (specifier === ${JSON.stringify(CURVE_SPECIFIER)} && context.parentURL && context.parentURL.includes('/@noble/post-quantum/'))
+    return { url: shim + '?real=' + encodeURIComponent(resolved.url), shortCircuit: true };
+  return resolved;
+}
+`;
+
+/** The `data:` URL to pass to `module.register`. */
+export const X25519_HOOKS_URL = `data:text/javascript,${encodeURIComponent(X25519_HOOKS_SOURCE)}`;
