@@ -90,7 +90,11 @@ function decodeRecipient(recipient: string): AgeKind | undefined {
 // hybrid KEM runs on the native X25519.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-require('node:module').register(workerData.hooksUrl);
+try {
+  require('node:module').register(workerData.hooksUrl);
+} catch {
+  // A runtime without module hooks: age-encryption's own (JavaScript) X25519, and the probe says so.
+}
 const age = import(workerData.ageUrl);
 parentPort.on('message', async (m) => {
   if (m.probe) {

@@ -14,7 +14,9 @@
  *
  * Keys go in as JWK: Node parses an X25519 JWK about ten times faster than the PKCS #8 / SPKI DER
  * (OpenSSL 3.0's decoders cost ~450 us per private key). A private JWK must carry `x`, but Node
- * builds the key from `d` alone and derives the public half itself, so `x` is a placeholder.
+ * builds the key from `d` alone and derives the public half itself, so `x` is a placeholder. The
+ * shim checks itself against RFC 7748's known answers when it loads and, should they not hold,
+ * hands out noble's own `x25519` (and the workers report it).
  */
 
 /** The global a worker reads to tell whether the shim was loaded. */
@@ -49,18 +51,33 @@ function scalarMult(scalar, u) {
 function scalarMultBase(scalar) {
   return new Uint8Array(Buffer.from(createPublicKey(privateKey(scalar)).export({ format: 'jwk' }).x, 'base64url'));
 }
-globalThis[Symbol.for(${JSON.stringify(NATIVE_X25519_FLAG)})] = true;
-export const x25519 = Object.freeze({
-  ...js,
-  scalarMult,
-  scalarMultBase,
-  getSharedSecret: scalarMult,
-  getPublicKey: scalarMultBase,
-  keygen(seed) {
-    const secretKey = js.utils.randomSecretKey(seed);
-    return { secretKey, publicKey: scalarMultBase(secretKey) };
-  },
-});
+// RFC 7748 sections 5.2 and 6.1. Should a runtime ever parse these keys differently, the workers
+// keep noble's ladder (slower, same answers) instead of encrypting with a broken X25519.
+function knownAnswers() {
+  const hex = (h) => Uint8Array.from(Buffer.from(h, 'hex'));
+  const out = (b) => Buffer.from(b).toString('hex');
+  try {
+    return out(scalarMult(hex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4'), hex('e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c'))) === 'c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552'
+      && out(scalarMultBase(hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'))) === '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a';
+  } catch {
+    return false;
+  }
+}
+const native = knownAnswers();
+globalThis[Symbol.for(${JSON.stringify(NATIVE_X25519_FLAG)})] = native;
+export const x25519 = native
+  ? Object.freeze({
+      ...js,
+      scalarMult,
+      scalarMultBase,
+      getSharedSecret: scalarMult,
+      getPublicKey: scalarMultBase,
+      keygen(seed) {
+        const secretKey = js.utils.randomSecretKey(seed);
+        return { secretKey, publicKey: scalarMultBase(secretKey) };
+      },
+    })
+  : js;
 `;
 
 /** The module specifier @noble/post-quantum's hybrid KEMs import X25519 from. */
