@@ -125,6 +125,7 @@ export class AuditLog implements CommitListener {
   private buffered: Row[] = [];
   private operationMark: { buffered: number; head: Head } | undefined;
   private lastCheckpointSeq = 0;
+  private headUncertain = false;
   private signer: CheckpointSigner | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checkpointing: Promise<void> | undefined;
@@ -141,14 +142,7 @@ export class AuditLog implements CommitListener {
 
   /** Loads this instance's head; starts the checkpoint timer once a signer is set. */
   async init(): Promise<void> {
-    const last = await this.opts.db
-      .selectFrom('audit_events')
-      .select(['seq', 'hash'])
-      .where('instance', '=', this.opts.instance)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (last) this.committedHead = this.pendingHead = { seq: Number(last.seq), hash: last.hash };
+    await this.loadHead(this.opts.db);
     const cp = await this.opts.db
       .selectFrom('audit_checkpoints')
       .select((eb) => eb.fn.max('seq').as('seq'))
@@ -217,6 +211,31 @@ export class AuditLog implements CommitListener {
     }
   }
 
+  /**
+   * After a failed transaction the head is re-read, in the next one, before its first event: a
+   * COMMIT whose answer was lost (the connection dropped, the server crashed after its WAL flush)
+   * may have stored events the memory does not know, and chaining on the old head would then
+   * collide with them on every later commit (the store stays down for good).
+   */
+  async beforeOperations(trx: Trx): Promise<void> {
+    if (!this.headUncertain) return;
+    await this.loadHead(trx);
+    this.headUncertain = false;
+  }
+
+  private async loadHead(db: Kysely<Database>): Promise<void> {
+    const last = await db
+      .selectFrom('audit_events')
+      .select(['seq', 'hash'])
+      .where('instance', '=', this.opts.instance)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    this.committedHead = this.pendingHead = last
+      ? { seq: Number(last.seq), hash: last.hash }
+      : { seq: 0, hash: GENESIS };
+  }
+
   operationStarted(): void {
     this.operationMark = { buffered: this.buffered.length, head: this.pendingHead };
   }
@@ -237,6 +256,7 @@ export class AuditLog implements CommitListener {
   rolledBack(): void {
     this.buffered = [];
     this.pendingHead = this.committedHead;
+    this.headUncertain = true;
   }
 
   /** Signs a checkpoint of every chain now, if this chain moved since the last one. */

@@ -23,6 +23,8 @@ export type Op<T> = (trx: Trx, undo: () => Promise<void>) => Promise<T>;
 
 /** Hooks of the layer that keeps in-memory state which must follow commits (the audit chain head). */
 export interface CommitListener {
+  /** First, inside each transaction, before its operations (re-reads state a failure made uncertain). */
+  beforeOperations?(trx: Trx): Promise<void>;
   /** Last writes of the batch, inside its transaction, after its operations (the audit events). */
   beforeCommit?(trx: Trx): Promise<void>;
   /** An operation starts under its savepoint... */
@@ -30,6 +32,10 @@ export interface CommitListener {
   /** ...and its writes were rolled back to it (it failed, or undid them). */
   operationRolledBack?(): void;
   committed(): void;
+  /**
+   * The transaction failed. Usually nothing of it was written, but a COMMIT whose answer was lost
+   * with the connection may have been durable all the same, so state kept in memory is uncertain.
+   */
   rolledBack(): void;
 }
 
@@ -132,6 +138,7 @@ export class Writer {
     const values: unknown[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
+        await this.beforeOperations(trx);
         for (const p of batch) values.push(await p.op(trx, needsSavepoint));
         await this.beforeCommit(trx);
       });
@@ -149,6 +156,7 @@ export class Writer {
     const retry: Pending[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
+        await this.beforeOperations(trx);
         for (const p of batch) {
           const out = await this.runOne(trx, p);
           if (out === 'retry') retry.push(p);
@@ -169,6 +177,10 @@ export class Writer {
       if (o.ok) p.resolve(o.value);
       else p.reject(o.value);
     });
+  }
+
+  private async beforeOperations(trx: Trx): Promise<void> {
+    for (const l of this.listeners) await l.beforeOperations?.(trx);
   }
 
   private async beforeCommit(trx: Trx): Promise<void> {

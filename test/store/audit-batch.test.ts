@@ -9,6 +9,7 @@ import { verifyAudit } from '../../src/audit/verify.js';
 import { Writer } from '../../src/store/writer.js';
 import type { Store } from '../../src/store/database.js';
 import { KmsError } from '../../src/errors.js';
+import { lostAcks } from '../support/lost-ack.js';
 import { openTestStore } from '../support/open-store.js';
 
 describe('audit events of a batch', () => {
@@ -127,5 +128,50 @@ describe('audit events of a batch', () => {
       { action: 'alone.request', request_id: 'r\ufffd', details: null },
     ]);
     expect((await verifyAudit(store.db, async () => true)).ok).toBe(true);
+  });
+
+  it('chains on from what is stored after a COMMIT whose answer was lost', async () => {
+    const { db, lose } = lostAcks(store.db);
+    const w = new Writer(db);
+    const chain = new AuditLog({
+      db: store.db,
+      writer: w,
+      instance: 'kms-lost-ack',
+      checkpointEvery: 1_000_000,
+      checkpointIntervalMs: 3_600_000,
+    });
+    await chain.init();
+    try {
+      await audited(chain, w, { action: 'ack.before' });
+      // The first COMMIT and the writer's run again with savepoints both lose their answers.
+      lose(2);
+      await expect(audited(chain, w, { action: 'ack.lost' })).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+      });
+      // Stored twice (each attempt committed), which the memory did not learn: the next events
+      // must follow them, not collide with them.
+      await audited(chain, w, { action: 'ack.after.1' });
+      await Promise.all([
+        audited(chain, w, { action: 'ack.after.2' }),
+        audited(chain, w, { action: 'ack.after.3' }),
+      ]);
+      const rows = await store.db
+        .selectFrom('audit_events')
+        .select(['seq', 'action'])
+        .where('instance', '=', 'kms-lost-ack')
+        .orderBy('seq')
+        .execute();
+      expect(rows.map((r) => `${Number(r.seq)} ${r.action}`)).toEqual([
+        '1 ack.before',
+        '2 ack.lost',
+        '3 ack.lost',
+        '4 ack.after.1',
+        '5 ack.after.2',
+        '6 ack.after.3',
+      ]);
+      expect((await verifyAudit(store.db, async () => true)).ok).toBe(true);
+    } finally {
+      await w.close();
+    }
   });
 });
