@@ -46,8 +46,15 @@ export class Invalidations implements CommitListener {
     for (const d of fired) this.fire(d);
   }
 
+  /**
+   * A failed transaction's bumps may have committed after all (a COMMIT whose answer was lost), so
+   * their caches are dropped anyway: dropping is always safe, and the next request must not be
+   * served from a cache its own instance may have invalidated.
+   */
   rolledBack(): void {
+    const uncertain = this.pending;
     this.pending = new Set();
+    for (const d of uncertain) this.fire(d);
   }
 
   async start(): Promise<void> {
