@@ -100,6 +100,28 @@ describe('workers', () => {
     );
   });
 
+  it('takes Buffers (views into the shared pool) as they are and leaves them, and the pool, intact', async () => {
+    // Buffer#slice is a view, not a copy: an engine that "copied" a key that way and transferred
+    // the copy's ArrayBuffer would detach the caller's key (here: the process's Buffer pool).
+    const dst = Buffer.from(tagBytes(BLS_TAGS.SIG_NUL));
+    const sk = Buffer.from(secretKey(2));
+    const neighbour = Buffer.from('bytes that share the pool');
+    expect(sk.byteOffset + dst.byteOffset).toBeGreaterThan(0); // pooled, as small Buffers are
+    const msg = Buffer.from('a message');
+    const first = await engine.sign(sk, msg, dst);
+    const second = await engine.sign(sk, msg, dst);
+    expect(first).toEqual(nobleSign(secretKey(2), msg, BLS_TAGS.SIG_NUL));
+    expect(second).toEqual(first);
+    expect(Uint8Array.from(sk)).toEqual(secretKey(2));
+    expect(neighbour.toString()).toBe('bytes that share the pool');
+    // A Buffer with an ArrayBuffer of its own (as unwrapped secrets are): still the caller's after.
+    const own = Buffer.alloc(32);
+    own.set(secretKey(2));
+    expect(await engine.sign(own, msg, dst)).toEqual(first);
+    expect(own.byteLength).toBe(32);
+    expect(await engine.sign(own, msg, dst)).toEqual(first);
+  });
+
   it('refuses bad keys and tags before reaching a worker', async () => {
     const dst = tagBytes(BLS_TAGS.SIG_NUL);
     await expect(engine.sign(new Uint8Array(31), Uint8Array.of(1), dst)).rejects.toThrow(

@@ -63,12 +63,13 @@ function assertDst(dst: Uint8Array): void {
 
 /**
  * Structured clone copies a view's whole ArrayBuffer, so a subarray of a larger (pooled, or
- * secret-bearing) buffer is copied down to its own bytes before it is posted to a worker.
+ * secret-bearing) buffer is copied down to its own bytes before it is posted to a worker. The copy
+ * is `new Uint8Array(bytes)`: on a Buffer, `slice()` is a view of the same memory.
  */
 function tight(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes
-    : bytes.slice();
+    : new Uint8Array(bytes);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -99,7 +100,9 @@ export function createBlsEngine(options: BlsEngineOptions = {}): BlsEngine {
     async sign(sk, msg, dst) {
       assertSecretKey(sk);
       assertDst(dst);
-      const copy = sk.slice(); // transferred: the only other copy lives (briefly) in the worker
+      // Transferred: the only other copy lives (briefly) in the worker. A real copy even of a
+      // Buffer (whose slice() is a view: transferring it would detach the caller's key).
+      const copy = new Uint8Array(sk);
       const sig = await pool.run<Uint8Array>({ sk: copy, msg: tight(msg), dst: tight(dst) }, [
         copy.buffer,
       ]);
