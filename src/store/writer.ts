@@ -55,6 +55,25 @@ const CAREFUL_AFTER_FAILURE = 16;
 /** PostgreSQL: deadlock_detected, serialization_failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
+const COMMIT_UNKNOWN =
+  'the store did not answer the commit, which may have been applied; retry the same request';
+
+/**
+ * Whether a failed COMMIT may have been applied all the same. Known rolled back: a PostgreSQL
+ * error the server sent (it has a severity and a SQLSTATE) outside the classes that end the
+ * connection (08 connection exception, 57 operator intervention: a shutdown can end a backend
+ * after its commit record was flushed, 58 system error, XX internal), or an SQLite result code
+ * other than an I/O error. Anything else (a dropped socket, a timeout) leaves the outcome unknown.
+ */
+export function commitOutcomeUnknown(e: unknown): boolean {
+  const err = e as { code?: unknown; severity?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (code.startsWith('SQLITE_')) return code.startsWith('SQLITE_IOERR');
+  if (typeof err?.severity === 'string' && /^[0-9A-Z]{5}$/.test(code))
+    return /^(08|57|58|XX)/.test(code);
+  return true;
+}
+
 /** A PostgreSQL deadlock or serialization failure: the writer runs the operation again. */
 export function isRetryable(e: unknown): boolean {
   return RETRYABLE.has((e as { code?: string } | null)?.code ?? '');
@@ -132,19 +151,27 @@ export class Writer {
    * statements fewer per operation: two round trips on PostgreSQL, docs/performance.md). Any
    * failure, or an operation asking to undo, rolls the whole batch back, and it runs again with a
    * savepoint per operation, where each gets its own outcome. Operations must therefore be safe
-   * to run again, as the retry of a deadlock already requires.
+   * to run again, as the retry of a deadlock already requires. Not so a COMMIT whose answer was
+   * lost (`commitOutcomeUnknown`): it may have been applied, so the batch is not run again (a key
+   * rotated twice, an event written twice); its operations are refused as unavailable and the
+   * clients' retries meet what is stored (the signing paths answer the stored signature).
    */
   private async commitWithoutSavepoints(batch: Pending[]): Promise<boolean> {
     const values: unknown[] = [];
+    let committing = false;
     try {
       await this.db.transaction().execute(async (trx) => {
         await this.beforeOperations(trx);
         for (const p of batch) values.push(await p.op(trx, needsSavepoint));
         await this.beforeCommit(trx);
+        committing = true;
       });
-    } catch {
+    } catch (e) {
       for (const l of this.listeners) l.rolledBack();
-      return false;
+      if (!committing || !commitOutcomeUnknown(e)) return false;
+      const err = new KmsError('STORE_UNAVAILABLE', COMMIT_UNKNOWN, { cause: e });
+      for (const p of batch) p.reject(err);
+      return true;
     }
     for (const l of this.listeners) l.committed();
     batch.forEach((p, i) => p.resolve(values[i]));

@@ -4,8 +4,9 @@
  * savepoint, and each settles only after its commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Writer } from '../../src/store/writer.js';
+import { Writer, commitOutcomeUnknown } from '../../src/store/writer.js';
 import type { Store } from '../../src/store/database.js';
+import { lostAcks } from '../support/lost-ack.js';
 import { openTestStore } from '../support/open-store.js';
 
 describe('Writer', () => {
@@ -140,5 +141,66 @@ describe('Writer', () => {
       .execute();
     expect(domains.map((d) => d.domain)).toEqual(['kept-1', 'kept-2']);
     await writer.close();
+  });
+
+  const stored = async (domain: string) =>
+    (
+      await store.db
+        .selectFrom('invalidations')
+        .select('domain')
+        .where('domain', '=', domain)
+        .execute()
+    ).length;
+
+  it('does not run a batch again when the answer to its COMMIT was lost', async () => {
+    const { db, lose } = lostAcks(store.db);
+    const writer = new Writer(db);
+    let runs = 0;
+    lose(1);
+    await expect(
+      writer.run(async (trx) => {
+        runs += 1;
+        await bump('lost-answer')(trx);
+      }),
+    ).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: /may have been applied/ });
+    // Applied once (the COMMIT was real), run once: a second run could apply it twice.
+    expect(runs).toBe(1);
+    expect(await stored('lost-answer')).toBe(1);
+    await writer.run(bump('after-lost-answer'));
+    await writer.close();
+  });
+
+  it('runs a batch again when the database refused its COMMIT (rolled back, with a SQLSTATE)', async () => {
+    const { db, refuse } = lostAcks(store.db);
+    const writer = new Writer(db);
+    let runs = 0;
+    refuse(
+      1,
+      Object.assign(new Error('could not serialize access'), { code: '40001', severity: 'ERROR' }),
+    );
+    await writer.run(async (trx) => {
+      runs += 1;
+      await bump('refused-commit')(trx);
+    });
+    expect(runs).toBe(2);
+    expect(await stored('refused-commit')).toBe(1);
+    await writer.close();
+  });
+
+  it('tells a COMMIT that may have been applied from one the database rolled back', () => {
+    const server = (code: string) => Object.assign(new Error(code), { code, severity: 'ERROR' });
+    const sqlite = (code: string) => Object.assign(new Error(code), { code });
+    const net = (code: string) => Object.assign(new Error(code), { code, syscall: 'read' });
+    expect(commitOutcomeUnknown(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(commitOutcomeUnknown(net('ECONNRESET'))).toBe(true);
+    expect(commitOutcomeUnknown(net('EPIPE'))).toBe(true);
+    expect(commitOutcomeUnknown(server('57P01'))).toBe(true); // admin shutdown
+    expect(commitOutcomeUnknown(server('08006'))).toBe(true);
+    expect(commitOutcomeUnknown(server('XX000'))).toBe(true);
+    expect(commitOutcomeUnknown(sqlite('SQLITE_IOERR_FSYNC'))).toBe(true);
+    expect(commitOutcomeUnknown(server('40001'))).toBe(false);
+    expect(commitOutcomeUnknown(server('23505'))).toBe(false);
+    expect(commitOutcomeUnknown(sqlite('SQLITE_FULL'))).toBe(false);
+    expect(commitOutcomeUnknown(sqlite('SQLITE_BUSY'))).toBe(false);
   });
 });
