@@ -155,6 +155,7 @@ export class Writer {
    * lost (`commitOutcomeUnknown`): it may have been applied, so the batch is not run again (a key
    * rotated twice, an event written twice); its operations are refused as unavailable and the
    * clients' retries meet what is stored (the signing paths answer the stored signature).
+   * Resolves true once every operation of the batch is settled, false to run it again.
    */
   private async commitWithoutSavepoints(batch: Pending[]): Promise<boolean> {
     const values: unknown[] = [];
