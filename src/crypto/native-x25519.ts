@@ -9,7 +9,7 @@
  * node:crypto's (OpenSSL, constant-time, about 50 to 90 us each). Everything else (the KEM, the
  * HPKE, the age format) is age-encryption's own code, unchanged; the object keeps noble's
  * `utils`, `lengths` and `GuBytes`, and it refuses what noble refuses (a 32-byte length, an all-zero
- * shared secret). test/unit/native-x25519.test.ts checks it against noble and every Wycheproof
+ * shared secret). test/crypto/native-x25519.test.ts checks it against noble and every Wycheproof
  * X25519 vector.
  *
  * Keys go in as JWK: Node parses an X25519 JWK about ten times faster than the PKCS #8 / SPKI DER

@@ -20,19 +20,25 @@ describe('audit events of a batch', () => {
   beforeAll(async () => {
     ({ store, dispose } = await openTestStore());
     writer = new Writer(store.db);
-    log = new AuditLog({
-      db: store.db,
-      writer,
-      instance: 'kms-batch',
-      checkpointEvery: 1_000_000,
-      checkpointIntervalMs: 3_600_000,
-    });
-    await log.init();
+    log = await openLog(writer, 'kms-batch');
   });
   afterAll(async () => {
     await writer.close();
     await dispose();
   });
+
+  /** One instance's chain on `w`, checkpoints out of the way. */
+  const openLog = async (w: Writer, instance: string): Promise<AuditLog> => {
+    const chain = new AuditLog({
+      db: store.db,
+      writer: w,
+      instance,
+      checkpointEvery: 1_000_000,
+      checkpointIntervalMs: 3_600_000,
+    });
+    await chain.init();
+    return chain;
+  };
 
   const actions = async () =>
     (
@@ -133,14 +139,7 @@ describe('audit events of a batch', () => {
   it('chains on from what is stored after a COMMIT whose answer was lost', async () => {
     const { db, lose } = lostAcks(store.db);
     const w = new Writer(db);
-    const chain = new AuditLog({
-      db: store.db,
-      writer: w,
-      instance: 'kms-lost-ack',
-      checkpointEvery: 1_000_000,
-      checkpointIntervalMs: 3_600_000,
-    });
-    await chain.init();
+    const chain = await openLog(w, 'kms-lost-ack');
     try {
       await audited(chain, w, { action: 'ack.before' });
       lose(1);
