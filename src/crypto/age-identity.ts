@@ -12,7 +12,9 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { identityToRecipient } from 'age-encryption';
-import { NATIVE_X25519_FLAG, X25519_HOOKS_URL } from './native-x25519.js';
+import { NATIVE_HOOKS_URL } from './native-hooks.js';
+import { NATIVE_SHA3_FLAG } from './native-sha3.js';
+import { NATIVE_X25519_FLAG } from './native-x25519.js';
 import { WorkerPool } from './worker-pool.js';
 import { invalid } from '../errors.js';
 
@@ -83,23 +85,24 @@ function decodeRecipient(recipient: string): AgeKind | undefined {
 }
 
 // CommonJS run by `new Worker(..., {eval: true})` (no build step, the same under vitest and from
-// dist/). It registers the native X25519 hook (native-x25519.ts) before it imports age-encryption
+// dist/). It registers the native X25519 and SHA-3 hook (native-hooks.ts) before it imports age-encryption
 // itself (the module found from here, `workerData.ageUrl`). An encryption the recipient makes
 // impossible is answered as `refused`, so only a crashed worker is an internal error. The
 // plaintext (a transferred copy) is wiped whatever happens. `{probe: true}` answers whether the
-// hybrid KEM runs on the native X25519.
+// hybrid KEM runs on the native X25519 and SHA-3.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 try {
   require('node:module').register(workerData.hooksUrl);
 } catch {
-  // A runtime without module hooks: age-encryption's own (JavaScript) X25519, and the probe says so.
+  // A runtime without module hooks: age-encryption's own (JavaScript) X25519 and SHA-3, and the probe says so.
 }
 const age = import(workerData.ageUrl);
 parentPort.on('message', async (m) => {
   if (m.probe) {
     await age;
-    parentPort.postMessage({ id: m.id, ok: true, value: globalThis[Symbol.for(workerData.flag)] === true });
+    const flag = (name) => globalThis[Symbol.for(name)] === true;
+    parentPort.postMessage({ id: m.id, ok: true, value: { x25519: flag(workerData.flags.x25519), sha3: flag(workerData.flags.sha3) } });
     return;
   }
   try {
@@ -126,8 +129,9 @@ let pool: WorkerPool | undefined;
 
 /**
  * The process's age workers, started on first use (idle workers never keep the process alive).
- * Encrypting to a hybrid recipient costs about 2 ms of ML-KEM-768 (pure JavaScript) and X25519
- * (native, native-x25519.ts), which on the main thread would stall every other request meanwhile.
+ * Encrypting to a hybrid recipient costs about 1 ms of ML-KEM-768 (JavaScript over native SHA-3),
+ * X25519 (native) and age's own work (native-hooks.ts), which on the main thread would stall every
+ * other request meanwhile.
  */
 function agePool(): WorkerPool {
   pool ??= new WorkerPool({
@@ -135,8 +139,8 @@ function agePool(): WorkerPool {
     source: WORKER_SOURCE,
     workerData: {
       ageUrl: pathToFileURL(createRequire(import.meta.url).resolve('age-encryption')).href,
-      hooksUrl: X25519_HOOKS_URL,
-      flag: NATIVE_X25519_FLAG,
+      hooksUrl: NATIVE_HOOKS_URL,
+      flags: { x25519: NATIVE_X25519_FLAG, sha3: NATIVE_SHA3_FLAG },
     },
   });
   return pool;
@@ -165,7 +169,7 @@ export async function encryptArmored(
   return out.armored;
 }
 
-/** Whether the age workers' hybrid KEM runs on node:crypto's X25519 (asks one worker). */
-export function ageWorkersUseNativeX25519(): Promise<boolean> {
-  return agePool().run<boolean>({ probe: true });
+/** Whether the age workers' hybrid KEM runs on node:crypto's X25519 and SHA-3 (asks one worker). */
+export function ageWorkersNativeCrypto(): Promise<{ x25519: boolean; sha3: boolean }> {
+  return agePool().run<{ x25519: boolean; sha3: boolean }>({ probe: true });
 }

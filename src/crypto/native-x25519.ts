@@ -4,9 +4,10 @@
  * age-encryption encrypts to an `age1pq1` recipient with @noble/post-quantum's ML-KEM-768 + X25519
  * hybrid, whose three X25519 operations per file run @noble/curves' pure-JavaScript Montgomery
  * ladder: about 1 ms each, two thirds of an identity request (docs/performance.md). The ladder over
- * BigInts is also not constant-time. These sources give the worker a module-resolution hook that
- * hands @noble/post-quantum, and only it, an `x25519` object whose scalar multiplications are
- * node:crypto's (OpenSSL, constant-time, about 50 to 90 us each). Everything else (the KEM, the
+ * BigInts is also not constant-time. This source is the module that the workers' resolution hook
+ * (native-hooks.ts) hands @noble/post-quantum, and only it, in place of `@noble/curves/ed25519.js`:
+ * an `x25519` object whose scalar multiplications are node:crypto's (OpenSSL, constant-time, about
+ * 50 to 90 us each). Everything else (the KEM, the
  * HPKE, the age format) is age-encryption's own code, unchanged; the object keeps noble's
  * `utils`, `lengths` and `GuBytes`, and it refuses what noble refuses (a 32-byte length, an all-zero
  * shared secret). test/crypto/native-x25519.test.ts checks it against noble and every Wycheproof
@@ -79,23 +80,3 @@ export const x25519 = native
     })
   : js;
 `;
-
-/** The module specifier @noble/post-quantum's hybrid KEMs import X25519 from. */
-const CURVE_SPECIFIER = '@noble/curves/ed25519.js';
-
-/**
- * ESM source of the resolve hook (for `module.register`): `@noble/curves/ed25519.js` imported from
- * inside @noble/post-quantum resolves to the shim; everything else resolves as usual.
- */
-export const X25519_HOOKS_SOURCE = `
-const shim = ${JSON.stringify(`data:text/javascript,${encodeURIComponent(X25519_SHIM_SOURCE)}`)};
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  if (specifier === ${JSON.stringify(CURVE_SPECIFIER)} && context.parentURL && context.parentURL.includes('/@noble/post-quantum/'))
-    return { url: shim + '?real=' + encodeURIComponent(resolved.url), shortCircuit: true };
-  return resolved;
-}
-`;
-
-/** The `data:` URL to pass to `module.register`. */
-export const X25519_HOOKS_URL = `data:text/javascript,${encodeURIComponent(X25519_HOOKS_SOURCE)}`;

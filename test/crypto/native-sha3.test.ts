@@ -1,0 +1,173 @@
+/**
+ * The native SHA-3 given to age-encryption's ML-KEM-768 (src/crypto/native-sha3.ts). Like the
+ * X25519 shim, it runs where it runs in production, in plain Node workers (vitest's module runner
+ * does not load `data:` modules), wrapping the very @noble/hashes module @noble/post-quantum
+ * imports. It must give noble's bytes for every way ML-KEM calls it (one-shot, incremental, with a
+ * `dkLen`, an XOF squeezed in pieces of any size), and the hybrid KEM it serves must give exactly
+ * what pure noble gives for the same seeds and randomness.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { ageWorkersNativeCrypto } from '../../src/crypto/age-identity.js';
+import { NATIVE_HOOKS_URL } from '../../src/crypto/native-hooks.js';
+import { SHA3_SHIM_SOURCE } from '../../src/crypto/native-sha3.js';
+
+/** The hybrid KEM module age-encryption imports, and the SHA-3 module it imports in turn. */
+function nobleUrls(): { hybrid: string; sha3: string } {
+  const fromAge = createRequire(createRequire(import.meta.url).resolve('age-encryption'));
+  const hybrid = fromAge.resolve('@noble/post-quantum/hybrid.js');
+  return {
+    hybrid: pathToFileURL(hybrid).href,
+    sha3: pathToFileURL(createRequire(hybrid).resolve('@noble/hashes/sha3.js')).href,
+  };
+}
+
+/** Runs `source` (CommonJS; its async body posts one message) in a worker; rejects on `error`. */
+function inWorker<T>(source: string, workerData: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData });
+    worker.once('message', (m: { error?: string }) => {
+      void worker.terminate();
+      if (m.error) reject(new Error(m.error));
+      else resolve(m as T);
+    });
+    worker.once('error', reject);
+  });
+}
+
+const WORKER_PRELUDE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const hex = (b) => Buffer.from(b).toString('hex');
+const bytes = (h) => Uint8Array.from(Buffer.from(h, 'hex'));
+const attempt = (f) => { try { return f(); } catch { return 'throws'; } };
+`;
+
+interface HashCase {
+  fn: 'sha3_256' | 'sha3_512' | 'shake128' | 'shake256';
+  message: string;
+  /** Split points of the message into update() calls. */
+  cuts: number[];
+  dkLen?: number;
+  /** For an XOF: the sizes of successive xofInto() calls. */
+  squeezes?: number[];
+}
+
+/** Every case through the shim and through noble, in one worker: [native, noble] per case. */
+async function hashBoth(cases: HashCase[]): Promise<{ pairs: [string, string][]; flag: boolean }> {
+  const { sha3 } = nobleUrls();
+  const shimUrl = `data:text/javascript,${encodeURIComponent(SHA3_SHIM_SOURCE)}?real=${encodeURIComponent(sha3)}`;
+  const source = `${WORKER_PRELUDE}
+    (async () => {
+      const native = await import(workerData.shimUrl);
+      const noble = await import(workerData.realUrl);
+      const run = (lib, c) => attempt(() => {
+        const f = lib[c.fn];
+        const m = bytes(c.message);
+        const opts = c.dkLen === undefined ? undefined : { dkLen: c.dkLen };
+        const oneShot = hex(f(m, opts));
+        const h = f.create(opts ?? {});
+        let at = 0;
+        for (const cut of [...c.cuts, m.length]) { h.update(m.subarray(at, cut)); at = cut; }
+        const out = c.squeezes ? c.squeezes.map((n) => hex(h.xofInto(new Uint8Array(n)))).join('.') : hex(h.digest());
+        const after = attempt(() => h.update(m)) === 'throws' ? 'finished' : 'open';
+        return [oneShot, out, after, f.outputLen, f.blockLen].join('|');
+      });
+      const pairs = workerData.cases.map((c) => [run(native, c), run(noble, c)]);
+      parentPort.postMessage({ pairs, flag: globalThis[Symbol.for('zoo-kms.native-sha3')] === true });
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));
+  `;
+  return inWorker(source, { shimUrl, realUrl: sha3, cases });
+}
+
+interface KemRun {
+  flags: { x25519: boolean; sha3: boolean };
+  outputs: string[];
+}
+
+/** Keygen, encapsulation and decapsulation of ML-KEM-768 and its X25519 hybrid, deterministically. */
+function kem(withHooks: boolean, seeds: string[]): Promise<KemRun> {
+  const source = `${WORKER_PRELUDE}
+    if (workerData.hooksUrl) require('node:module').register(workerData.hooksUrl);
+    (async () => {
+      const { MLKEM768X25519 } = await import(workerData.hybridUrl);
+      const { ml_kem768 } = await import(new URL('ml-kem.js', workerData.hybridUrl).href);
+      const outputs = [];
+      for (const s of workerData.seeds) {
+        const seed = bytes(s);
+        for (const [k, keySeed] of [[MLKEM768X25519, seed.subarray(0, 32)], [ml_kem768, seed.subarray(0, 64)]]) {
+          const { publicKey, secretKey } = k.keygen(keySeed);
+          const { cipherText, sharedSecret } = k.encapsulate(publicKey, seed.subarray(64, 128).slice(0, k === ml_kem768 ? 32 : 64));
+          const opened = k.decapsulate(cipherText, secretKey);
+          // A tampered ciphertext: ML-KEM's implicit rejection (SHAKE256 of z and the ciphertext).
+          cipherText[7] ^= 1;
+          const rejected = k.decapsulate(cipherText, secretKey);
+          outputs.push([publicKey, secretKey, cipherText, sharedSecret, opened, rejected].map(hex).join('|'));
+        }
+      }
+      const flag = (name) => globalThis[Symbol.for(name)] === true;
+      parentPort.postMessage({ outputs, flags: { x25519: flag('zoo-kms.native-x25519'), sha3: flag('zoo-kms.native-sha3') } });
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));
+  `;
+  return inWorker(source, {
+    hooksUrl: withHooks ? NATIVE_HOOKS_URL : undefined,
+    hybridUrl: nobleUrls().hybrid,
+    seeds,
+  });
+}
+
+describe('native SHA-3 for ML-KEM', () => {
+  it('gives noble bytes for every function, whole or in updates, with dkLen, squeezed in pieces', async () => {
+    const cases: HashCase[] = [];
+    // Lengths around every rate (136, 72, 168, 136 bytes) and the 1,184-byte ML-KEM public key.
+    const lengths = [0, 1, 31, 32, 33, 34, 71, 72, 73, 135, 136, 137, 167, 168, 169, 337, 1184];
+    for (const fn of ['sha3_256', 'sha3_512', 'shake128', 'shake256'] as const) {
+      for (const length of [...lengths, ...Array.from({ length: 20 }, () => randomInt(0, 2000))]) {
+        const cuts = Array.from({ length: randomInt(0, 4) }, () => randomInt(0, length + 1)).sort(
+          (a, b) => a - b,
+        );
+        const message = randomBytes(length).toString('hex');
+        cases.push({ fn, message, cuts });
+        if (fn.startsWith('shake')) {
+          cases.push({ fn, message, cuts, dkLen: randomInt(0, 700) });
+          // ML-KEM squeezes SHAKE128 one 168-byte block at a time; any sizes must agree.
+          cases.push({ fn, message, cuts, squeezes: [168, 168, 168, 168, 168, 168, 168] });
+          cases.push({
+            fn,
+            message,
+            cuts,
+            squeezes: Array.from({ length: randomInt(1, 12) }, () => randomInt(0, 900)),
+          });
+        }
+      }
+    }
+    const { pairs, flag } = await hashBoth(cases);
+    expect(flag).toBe(true);
+    expect(pairs).toHaveLength(cases.length);
+    for (const [i, [native, noble]] of pairs.entries()) {
+      expect(native, JSON.stringify(cases[i]).slice(0, 200)).toBe(noble);
+      expect(native).not.toBe('throws');
+    }
+  });
+
+  it('makes the hybrid KEM give what pure noble gives for the same seeds and randomness', async () => {
+    const seeds = Array.from({ length: 12 }, () => randomBytes(128).toString('hex'));
+    const [hooked, pure] = await Promise.all([kem(true, seeds), kem(false, seeds)]);
+    expect(hooked.flags).toEqual({ x25519: true, sha3: true });
+    expect(pure.flags).toEqual({ x25519: false, sha3: false });
+    expect(hooked.outputs).toHaveLength(2 * seeds.length);
+    expect(hooked.outputs).toEqual(pure.outputs);
+    // The shared secret opened is the one encapsulated, and a tampered ciphertext opens to another.
+    for (const o of hooked.outputs) {
+      const [, , , shared, opened, rejected] = o.split('|');
+      expect(opened).toBe(shared);
+      expect(rejected).not.toBe(shared);
+    }
+  });
+
+  it('is what the age workers encrypt with', async () => {
+    expect(await ageWorkersNativeCrypto()).toEqual({ x25519: true, sha3: true });
+  });
+});
