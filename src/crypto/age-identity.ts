@@ -85,17 +85,17 @@ function decodeRecipient(recipient: string): AgeKind | undefined {
 }
 
 // CommonJS run by `new Worker(..., {eval: true})` (no build step, the same under vitest and from
-// dist/). It registers the native X25519 and SHA-3 hook (native-hooks.ts) before it imports age-encryption
-// itself (the module found from here, `workerData.ageUrl`). An encryption the recipient makes
-// impossible is answered as `refused`, so only a crashed worker is an internal error. The
-// plaintext (a transferred copy) is wiped whatever happens. `{probe: true}` answers whether the
-// hybrid KEM runs on the native X25519 and SHA-3.
+// dist/). It registers the native X25519 and SHA-3 hook (native-hooks.ts) before it imports
+// age-encryption itself (the module found from here, `workerData.ageUrl`). An encryption the
+// recipient makes impossible is answered as `refused`, so only a crashed worker is an internal
+// error. The plaintext (a transferred copy) is wiped whatever happens. `{probe: true}` answers
+// whether the hybrid KEM runs on the native X25519 and SHA-3.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 try {
   require('node:module').register(workerData.hooksUrl);
 } catch {
-  // A runtime without module hooks: age-encryption's own (JavaScript) X25519 and SHA-3, and the probe says so.
+  // A runtime without module hooks: noble's own (JavaScript) X25519 and SHA-3; the probe says so.
 }
 const age = import(workerData.ageUrl);
 parentPort.on('message', async (m) => {

@@ -14,11 +14,11 @@
  *
  * An XOF's squeezed output is read from one native digest of the absorbed state (`Hash#copy` with
  * an `outputLength`), grown by recomputing when a caller squeezes past it: a SHAKE output is a
- * prefix of every longer one, so the bytes are those of a single incremental squeeze. When it loads,
- * the shim checks itself against noble's functions on fixed inputs (one-shot, incremental, XOF
- * squeezed in pieces) and, should any differ, hands out noble's own (and the workers report it).
- * test/crypto/native-sha3.test.ts checks it against noble on random inputs and checks the hybrid KEM
- * it serves against pure noble.
+ * prefix of every longer one, so the bytes are those of a single incremental squeeze. When it
+ * loads, the shim checks itself against noble's functions on fixed inputs (one-shot, incremental,
+ * XOF squeezed in pieces) and, should any differ, hands out noble's own (and the workers report
+ * it). test/crypto/native-sha3.test.ts checks it against noble on random inputs and checks the
+ * hybrid KEM it serves against pure noble.
  */
 
 /** The global a worker reads to tell whether the shim is in use. */
