@@ -2,8 +2,9 @@
  * `replicate-identity` (issue 10, scenario 4): 32 sidecars at once fetch their service's identity
  * (the default kind, mlkem768x25519), each wrapped to an ephemeral hybrid recipient of its own, as
  * an init container does at start; closed loop, p50/p99 latency. Then the same wrapped to X25519
- * recipients (`replicate-identity-x25519-wrap`, not a target): the difference is the cost of the
- * hybrid KEM in age-encryption (pure-JavaScript ML-KEM-768; docs/performance.md).
+ * recipients (`replicate-identity-x25519-wrap`, not a target): the difference is how
+ * age-encryption runs the two recipient types (the hybrid KEM on the workers' native X25519 and
+ * SHA-3, the X25519 recipient through WebCrypto; docs/performance.md).
  */
 import {
   generateHybridIdentity,
