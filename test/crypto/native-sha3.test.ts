@@ -7,36 +7,11 @@
  * what pure noble gives for the same seeds and randomness.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ageWorkersNativeCrypto } from '../../src/crypto/age-identity.js';
 import { NATIVE_HOOKS_URL } from '../../src/crypto/native-hooks.js';
 import { SHA3_SHIM_SOURCE } from '../../src/crypto/native-sha3.js';
-
-/** The hybrid KEM module age-encryption imports, and the SHA-3 module it imports in turn. */
-function nobleUrls(): { hybrid: string; sha3: string } {
-  const fromAge = createRequire(createRequire(import.meta.url).resolve('age-encryption'));
-  const hybrid = fromAge.resolve('@noble/post-quantum/hybrid.js');
-  return {
-    hybrid: pathToFileURL(hybrid).href,
-    sha3: pathToFileURL(createRequire(hybrid).resolve('@noble/hashes/sha3.js')).href,
-  };
-}
-
-/** Runs `source` (CommonJS; its async body posts one message) in a worker; rejects on `error`. */
-function inWorker<T>(source: string, workerData: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(source, { eval: true, workerData });
-    worker.once('message', (m: { error?: string }) => {
-      void worker.terminate();
-      if (m.error) reject(new Error(m.error));
-      else resolve(m as T);
-    });
-    worker.once('error', reject);
-  });
-}
+import { ageHybridUrl, inWorker, nobleUrlInAge, shimUrl } from './age-noble.js';
 
 const WORKER_PRELUDE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -57,8 +32,7 @@ interface HashCase {
 
 /** Every case through the shim and through noble, in one worker: [native, noble] per case. */
 async function hashBoth(cases: HashCase[]): Promise<{ pairs: [string, string][]; flag: boolean }> {
-  const { sha3 } = nobleUrls();
-  const shimUrl = `data:text/javascript,${encodeURIComponent(SHA3_SHIM_SOURCE)}?real=${encodeURIComponent(sha3)}`;
+  const sha3 = nobleUrlInAge('@noble/hashes/sha3.js');
   const source = `${WORKER_PRELUDE}
     (async () => {
       const native = await import(workerData.shimUrl);
@@ -79,7 +53,7 @@ async function hashBoth(cases: HashCase[]): Promise<{ pairs: [string, string][];
       parentPort.postMessage({ pairs, flag: globalThis[Symbol.for('zoo-kms.native-sha3')] === true });
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));
   `;
-  return inWorker(source, { shimUrl, realUrl: sha3, cases });
+  return inWorker(source, { shimUrl: shimUrl(SHA3_SHIM_SOURCE, sha3), realUrl: sha3, cases });
 }
 
 interface KemRun {
@@ -113,7 +87,7 @@ function kem(withHooks: boolean, seeds: string[]): Promise<KemRun> {
   `;
   return inWorker(source, {
     hooksUrl: withHooks ? NATIVE_HOOKS_URL : undefined,
-    hybridUrl: nobleUrls().hybrid,
+    hybridUrl: ageHybridUrl(),
     seeds,
   });
 }

@@ -6,21 +6,12 @@
  * noble refuses; and the age workers must actually use it.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { Decrypter, armor, generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { ageWorkersNativeCrypto, encryptArmored } from '../../src/crypto/age-identity.js';
 import { X25519_SHIM_SOURCE } from '../../src/crypto/native-x25519.js';
+import { inWorker, nobleUrlInAge, shimUrl } from './age-noble.js';
 import { readJson, type WycheproofFile } from './vectors.js';
-
-/** The @noble/curves ed25519 module that age-encryption's @noble/post-quantum imports. */
-function nobleCurveUrl(): string {
-  const fromAge = createRequire(createRequire(import.meta.url).resolve('age-encryption'));
-  const hybrid = fromAge.resolve('@noble/post-quantum/hybrid.js');
-  return pathToFileURL(createRequire(hybrid).resolve('@noble/curves/ed25519.js')).href;
-}
 
 interface Case {
   tcId: number;
@@ -35,11 +26,12 @@ interface Outcome {
 }
 
 /** Runs `cases` through the shim's and noble's scalarMult in a worker; also base and keygen. */
-function runInWorker(
+async function runInWorker(
   cases: Case[],
   seeds: string[],
 ): Promise<{ outcomes: Outcome[]; base: [string, string][]; keygen: [string, string][] }> {
-  const shimUrl = `data:text/javascript,${encodeURIComponent(X25519_SHIM_SOURCE)}?real=${encodeURIComponent(nobleCurveUrl())}`;
+  // The @noble/curves ed25519 module that age-encryption's @noble/post-quantum imports.
+  const realUrl = nobleUrlInAge('@noble/curves/ed25519.js');
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
     (async () => {
@@ -58,19 +50,14 @@ function runInWorker(
       parentPort.postMessage({ outcomes, base, keygen, flag: globalThis[Symbol.for('zoo-kms.native-x25519')] === true });
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));
   `;
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(source, {
-      eval: true,
-      workerData: { shimUrl, realUrl: nobleCurveUrl(), cases, seeds },
-    });
-    worker.once('message', (m: { error?: string; flag?: boolean }) => {
-      void worker.terminate();
-      if (m.error) reject(new Error(m.error));
-      else if (!m.flag) reject(new Error('the shim did not load'));
-      else resolve(m as never);
-    });
-    worker.once('error', reject);
-  });
+  const m = await inWorker<{
+    flag: boolean;
+    outcomes: Outcome[];
+    base: [string, string][];
+    keygen: [string, string][];
+  }>(source, { shimUrl: shimUrl(X25519_SHIM_SOURCE, realUrl), realUrl, cases, seeds });
+  if (!m.flag) throw new Error('the shim did not load');
+  return m;
 }
 
 describe('native X25519 for the hybrid KEM', () => {
