@@ -51,16 +51,38 @@ function compileWith(
   return { sql: q.sql, parameters: q.parameters };
 }
 
+/** Runs one statement on an SQLite connection, synchronously (better-sqlite3). */
+export type DirectRun = (sql: string, parameters: readonly unknown[]) => QueryResult<unknown>;
+
+/** Kysely adapter of an SQLite store -> its connection's direct runner (database.ts). */
+const directSqlite = new WeakMap<object, DirectRun>();
+
+/**
+ * Lets the compiled statements of a transaction on this SQLite store skip Kysely's executor
+ * (database.ts). SQLite has one connection, which the writer's transaction holds for as long as
+ * it runs, so a statement given that transaction runs inside it either way; going straight to
+ * better-sqlite3 saves the executor's layers of promises, a sizeable share of a signature's
+ * main-thread time (docs/performance.md). Only statements given a transaction do: a statement
+ * outside one still waits for the connection through Kysely, so it never reads another
+ * transaction's uncommitted writes.
+ */
+export function runDirectly(db: Kysely<Database>, run: DirectRun): void {
+  directSqlite.set(db.getExecutor().adapter, run);
+}
+
 function runner<V>(compile: (db: Db) => Compiled): Statement<V> {
   const compiled = new Map<unknown, Compiled>();
   return {
     async execute<R>(db: Db, values: V) {
+      const executor = db.getExecutor();
       // One compilation per dialect (SQLite `?`, PostgreSQL `$1`): keyed by the adapter's class.
-      const dialect = db.getExecutor().adapter.constructor;
+      const dialect = executor.adapter.constructor;
       let c = compiled.get(dialect);
       if (!c) compiled.set(dialect, (c = compile(db)));
       const given = values as Record<string | number, unknown>;
       const parameters = c.parameters.map((p) => (p instanceof Slot ? given[p.key] : p));
+      const direct = db.isTransaction ? directSqlite.get(executor.adapter) : undefined;
+      if (direct) return direct(c.sql, parameters) as QueryResult<R>;
       return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
     },
   };

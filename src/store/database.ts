@@ -20,7 +20,7 @@ import type { Database } from './schema.js';
 import { type Engine } from './columns.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createStoreLock, type StoreLock } from './lock.js';
-import { preparedName } from './compiled.js';
+import { preparedName, runDirectly } from './compiled.js';
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -60,8 +60,14 @@ function openSqlite(file: string): Store {
   database.pragma('secure_delete = ON');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+  const statements = withStatementCache(database);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  runDirectly(db, (text, parameters) => {
+    // As Kysely's SQLite driver runs a statement, with the same statement cache.
+    const stmt = statements.prepare(text) as BetterSqlite3.Statement;
+    if (stmt.reader) return { rows: stmt.all(parameters) };
+    const { changes, lastInsertRowid } = stmt.run(parameters);
+    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   });
   return { db, engine: 'sqlite', lock: createStoreLock(db, 'sqlite'), close: () => db.destroy() };
 }

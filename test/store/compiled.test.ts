@@ -1,5 +1,5 @@
 /** src/store/compiled.ts: statements compiled once run with each call's values, on both engines. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'kysely';
 import { preparedName, statement } from '../../src/store/compiled.js';
 import type { Store } from '../../src/store/database.js';
@@ -87,6 +87,49 @@ describe('compiled statements', () => {
       nonce: r.nonce,
     });
     expect(rows).toEqual([]);
+  });
+
+  it("given a transaction on SQLite, run on its connection directly, not through Kysely's executor", async () => {
+    const r = row(30);
+    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const seen = await store.db.transaction().execute(async (trx) => {
+      const spy = vi.spyOn(trx, 'executeQuery');
+      const inserted = await INSERT.execute(trx, r);
+      const { rows } = await SELECT.execute<Record<string, unknown>>(trx, key);
+      return { inserted, rows, throughKysely: spy.mock.calls.length };
+    });
+    expect(seen.inserted.numAffectedRows).toBe(1n);
+    expect(seen.rows).toEqual([
+      { message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at },
+    ]);
+    expect(seen.throughKysely).toBe(store.engine === 'sqlite' ? 0 : 2);
+  });
+
+  it('outside a transaction wait for the one in progress, and never read its uncommitted writes', async () => {
+    const r = row(31);
+    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const events: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let insertedRow!: () => void;
+    const inserted = new Promise<void>((resolve) => (insertedRow = resolve));
+    const txn = store.db.transaction().execute(async (trx) => {
+      await INSERT.execute(trx, r);
+      insertedRow();
+      await held;
+      events.push('commit');
+    });
+    await inserted;
+    const read = SELECT.execute(store.db, key).then((res) => {
+      events.push(`read ${res.rows.length}`);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // SQLite: the one connection is the transaction's until it ends. PostgreSQL: another
+    // connection, which does not see the uncommitted row.
+    expect(events).toEqual(store.engine === 'sqlite' ? [] : ['read 0']);
+    release();
+    await Promise.all([txn, read]);
+    expect(events).toEqual(store.engine === 'sqlite' ? ['commit', 'read 1'] : ['read 0', 'commit']);
   });
 
   it('are kept prepared by name on PostgreSQL, parsed once per connection', async () => {
