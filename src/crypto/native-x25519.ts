@@ -73,9 +73,23 @@ export const x25519 = native
       scalarMultBase,
       getSharedSecret: scalarMult,
       getPublicKey: scalarMultBase,
+      // The public key is derived when first read: the hybrid KEM's encapsulation keeps only the
+      // secret key of its ephemeral key pair (and derives the public key from it later), so one
+      // of its three scalar multiplications was thrown away. Read after the secret key was wiped,
+      // it would be some other key's: that throws instead.
       keygen(seed) {
         const secretKey = js.utils.randomSecretKey(seed);
-        return { secretKey, publicKey: scalarMultBase(secretKey) };
+        let publicKey;
+        return {
+          secretKey,
+          get publicKey() {
+            let any = 0;
+            for (const b of secretKey) any |= b;
+            if (publicKey === undefined && any === 0)
+              throw new Error('x25519 keygen: public key read after its secret key was wiped');
+            return (publicKey ??= scalarMultBase(secretKey));
+          },
+        };
       },
     })
   : js;

@@ -29,7 +29,12 @@ interface Outcome {
 async function runInWorker(
   cases: Case[],
   seeds: string[],
-): Promise<{ outcomes: Outcome[]; base: [string, string][]; keygen: [string, string][] }> {
+): Promise<{
+  outcomes: Outcome[];
+  base: [string, string][];
+  keygen: [string, string][];
+  wiped: string[];
+}> {
   // The @noble/curves ed25519 module that age-encryption's @noble/post-quantum imports.
   const realUrl = nobleUrlInAge('@noble/curves/ed25519.js');
   const source = `
@@ -46,8 +51,16 @@ async function runInWorker(
         noble: attempt(() => noble.scalarMult(bytes(c.scalar), bytes(c.u))),
       }));
       const base = workerData.seeds.map((s) => [hex(native.getPublicKey(bytes(s))), hex(noble.getPublicKey(bytes(s)))]);
-      const keygen = workerData.seeds.map((s) => [hex(native.keygen(bytes(s)).publicKey), hex(noble.keygen(bytes(s)).publicKey)]);
-      parentPort.postMessage({ outcomes, base, keygen, flag: globalThis[Symbol.for('zoo-kms.native-x25519')] === true });
+      const pair = (kp) => hex(kp.secretKey) + '/' + hex(kp.publicKey);
+      const keygen = workerData.seeds.map((s) => [pair(native.keygen(bytes(s))), pair(noble.keygen(bytes(s)))]);
+      // The shim derives a key pair's public key when it is first read, which after a wipe of the
+      // secret key would be another key's: it must throw.
+      const wiped = workerData.seeds.map((s) => {
+        const kp = native.keygen(bytes(s));
+        kp.secretKey.fill(0);
+        return attempt(() => kp.publicKey);
+      });
+      parentPort.postMessage({ outcomes, base, keygen, wiped, flag: globalThis[Symbol.for('zoo-kms.native-x25519')] === true });
     })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));
   `;
   const m = await inWorker<{
@@ -55,6 +68,7 @@ async function runInWorker(
     outcomes: Outcome[];
     base: [string, string][];
     keygen: [string, string][];
+    wiped: string[];
   }>(source, { shimUrl: shimUrl(X25519_SHIM_SOURCE, realUrl), realUrl, cases, seeds });
   if (!m.flag) throw new Error('the shim did not load');
   return m;
@@ -83,7 +97,7 @@ describe('native X25519 for the hybrid KEM', () => {
     );
     expect(cases.length).toBeGreaterThan(500);
     const seeds = Array.from({ length: 64 }, () => randomBytes(32).toString('hex'));
-    const { outcomes, base, keygen } = await runInWorker(cases, seeds);
+    const { outcomes, base, keygen, wiped } = await runInWorker(cases, seeds);
     const zeros = cases.filter((c) => c.zero).length;
     expect(zeros).toBeGreaterThan(20);
     for (const [i, c] of cases.entries()) {
@@ -92,6 +106,7 @@ describe('native X25519 for the hybrid KEM', () => {
       expect(o.native, `tcId ${c.tcId}`).toBe(c.zero ? 'throws' : c.shared);
     }
     for (const [native, noble] of [...base, ...keygen]) expect(native).toBe(noble);
+    expect(wiped).toEqual(seeds.map(() => 'throws'));
     // Wrong lengths are refused, not truncated or padded.
     const short = await runInWorker(
       [{ tcId: 0, scalar: '01'.repeat(31), u: '09'.padEnd(64, '0') }],
