@@ -61,27 +61,36 @@ export function recipientOf(kind: AgeKind, seed: Uint8Array): Promise<string> {
   return identityToRecipient(encodeIdentity(kind, seed));
 }
 
-/** The kind of a native recipient string (lower case, valid checksum and length), or 400 naming `field`. */
-export function recipientKind(field: string, recipient: string): AgeKind {
-  const kind = recipient === recipient.toLowerCase() ? decodeRecipient(recipient) : undefined;
-  if (!kind) throw invalid(field, 'must be an age recipient (age1pq1... or age1...)');
-  return kind;
-}
+const RECIPIENT_PREFIX: Readonly<Record<AgeKind, string>> = {
+  mlkem768x25519: 'age1pq',
+  x25519: 'age',
+};
+const RECIPIENT_BYTES: Readonly<Record<AgeKind, number>> = {
+  mlkem768x25519: HYBRID_RECIPIENT_BYTES,
+  x25519: 32,
+};
+/** Bech32's data alphabet (BIP 173). */
+const BECH32_DATA = /^[qpzry9x8gf2tvdw0s3jn54khce6mua7l]+$/;
 
-function decodeRecipient(recipient: string): AgeKind | undefined {
-  try {
-    if (recipient.startsWith('age1pq1')) {
-      // age-encryption's own limit-free decode: hybrid recipients exceed bech32's 90 characters.
-      const { prefix, words } = bech32.decode(recipient, false);
-      return prefix === 'age1pq' && bech32.fromWords(words).length === HYBRID_RECIPIENT_BYTES
-        ? 'mlkem768x25519'
-        : undefined;
-    }
-    const { prefix, bytes } = bech32.decodeToBytes(recipient);
-    return prefix === 'age' && bytes.length === 32 ? 'x25519' : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The kind of a recipient string by its form alone: lower case, its prefix, the length of its
+ * key, bech32's alphabet; otherwise 400 naming `field`. Its checksum and key are checked where it
+ * is used, by age-encryption's own parsing in the worker (`encryptArmored`, also 400 naming the
+ * field): decoding a hybrid recipient's 1,959 characters here as well cost about 70 us of the
+ * main thread per identity request, an eighth of its work (docs/performance.md).
+ */
+export function recipientForm(field: string, recipient: string): AgeKind {
+  const kind: AgeKind = recipient.startsWith('age1pq1') ? 'mlkem768x25519' : 'x25519';
+  const prefix = RECIPIENT_PREFIX[kind];
+  // The prefix, the separator, 5-bit words for the key, and six words of checksum.
+  const length = prefix.length + 1 + Math.ceil((RECIPIENT_BYTES[kind] * 8) / 5) + 6;
+  if (
+    !recipient.startsWith(`${prefix}1`) ||
+    recipient.length !== length ||
+    !BECH32_DATA.test(recipient.slice(prefix.length + 1))
+  )
+    throw invalid(field, 'must be an age recipient (age1pq1... or age1...)');
+  return kind;
 }
 
 // CommonJS run by `new Worker(..., {eval: true})` (no build step, the same under vitest and from
@@ -148,9 +157,10 @@ function agePool(): WorkerPool {
 
 /**
  * Encrypts `plaintext` to one recipient as an ASCII-armored age file, on a worker thread; the
- * caller has checked the recipient's form (`recipientKind`). A recipient that parses but cannot be
- * encrypted to (a low-order X25519 point, an ML-KEM key failing the FIPS 203 modulus check) is the
- * caller's mistake: 400 naming `field`. `plaintext` is left as it is (the worker wipes its copy).
+ * caller has checked the recipient's form (`recipientForm`). A recipient that does not parse (a
+ * wrong checksum) or cannot be encrypted to (a low-order X25519 point, an ML-KEM key failing the
+ * FIPS 203 modulus check) is the caller's mistake: 400 naming `field`. `plaintext` is left as it
+ * is (the worker wipes its copy).
  */
 export async function encryptArmored(
   field: string,

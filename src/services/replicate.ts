@@ -17,7 +17,7 @@ import {
   encodeIdentity,
   encryptArmored,
   isAgeKind,
-  recipientKind,
+  recipientForm,
   recipientOf,
   type AgeKind,
 } from '../crypto/age-identity.js';
@@ -137,7 +137,7 @@ export class ReplicateService {
       const t = this.admit(caller, raw);
       const kind = req.kind ?? DEFAULT_AGE_KIND;
       if (!isAgeKind(kind)) throw invalid('kind', 'must be mlkem768x25519 or x25519');
-      recipientKind('wrapTo', req.wrapTo);
+      recipientForm('wrapTo', req.wrapTo);
       const key = await this.master(caller, t);
       return {
         t,

@@ -195,6 +195,7 @@ const MALFORMED: [string, string, string, unknown, string][] = [
   ['wrapTo not a string', 'POST', identityPath('zoo/prod/iam'), { wrapTo: 7 }, 'wrapTo'],
   ['wrapTo garbage', 'POST', identityPath('zoo/prod/iam'), { wrapTo: 'age1nope' }, 'wrapTo'],
   ['wrapTo upper case', 'POST', identityPath('zoo/prod/iam'), { wrapTo: 'UPPER' }, 'wrapTo'],
+  ['wrapTo checksum', 'POST', identityPath('zoo/prod/iam'), { wrapTo: 'CHECKSUM' }, 'wrapTo'],
   ['wrapTo an identity', 'POST', identityPath('zoo/prod/iam'), { wrapTo: 'IDENTITY' }, 'wrapTo'],
   [
     'wrapTo a low-order point',
@@ -235,6 +236,9 @@ describe('malformed input', () => {
       const o = { ...(b as Record<string, unknown>) };
       if (o.wrapTo === 'W') o.wrapTo = wrapTo;
       if (o.wrapTo === 'UPPER') o.wrapTo = wrapTo.toUpperCase();
+      // The right form, a wrong checksum: refused when age-encryption parses it on the worker.
+      if (o.wrapTo === 'CHECKSUM')
+        o.wrapTo = wrapTo.slice(0, -1) + (wrapTo.endsWith('q') ? 'p' : 'q');
       if (o.wrapTo === 'IDENTITY') o.wrapTo = await generateHybridIdentity();
       return o;
     };

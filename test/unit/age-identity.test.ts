@@ -22,7 +22,7 @@ import {
   decodeIdentity,
   encodeIdentity,
   encryptArmored,
-  recipientKind,
+  recipientForm,
   recipientOf,
   type AgeKind,
 } from '../../src/crypto/age-identity.js';
@@ -141,16 +141,18 @@ describe('identity encoding', () => {
 });
 
 describe('recipients', () => {
-  it('accepts hybrid and X25519 recipients and names the field otherwise', async () => {
+  it('takes hybrid and X25519 recipients by their form and names the field otherwise', async () => {
     const pq = await identityToRecipient(await generateHybridIdentity());
     const x = await identityToRecipient(await generateX25519Identity());
-    expect(recipientKind('wrapTo', pq)).toBe('mlkem768x25519');
-    expect(recipientKind('wrapTo', x)).toBe('x25519');
+    expect(recipientForm('wrapTo', pq)).toBe('mlkem768x25519');
+    expect(recipientForm('wrapTo', x)).toBe('x25519');
     const tag = bech32.encodeFromBytes('age1tag', new Uint8Array(33));
     const bad = [
       x.toUpperCase(),
-      x.slice(0, -1) + (x.endsWith('q') ? 'p' : 'q'),
       pq.slice(0, 500),
+      pq + 'q',
+      x.slice(0, -1),
+      x.slice(0, -1) + 'b',
       tag,
       'age1',
       '',
@@ -159,11 +161,24 @@ describe('recipients', () => {
     for (const b of bad) {
       let err: unknown;
       try {
-        recipientKind('wrapTo', b);
+        recipientForm('wrapTo', b);
       } catch (e) {
         err = e;
       }
       expect(isKmsError(err) && err.status === 400 && err.message.startsWith('wrapTo '), b).toBe(
+        true,
+      );
+    }
+  });
+
+  it('refuses a recipient of the right form with a wrong checksum when encrypting, with 400', async () => {
+    const pq = await identityToRecipient(await generateHybridIdentity());
+    const x = await identityToRecipient(await generateX25519Identity());
+    const flip = (r: string) => r.slice(0, -1) + (r.endsWith('q') ? 'p' : 'q');
+    for (const r of [flip(pq), flip(x)]) {
+      expect(recipientForm('wrapTo', r)).toBeDefined();
+      const err = await encryptArmored('wrapTo', r, new Uint8Array(8)).catch((e: unknown) => e);
+      expect(isKmsError(err) && err.status === 400 && err.message.startsWith('wrapTo '), r).toBe(
         true,
       );
     }
