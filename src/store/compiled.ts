@@ -64,7 +64,8 @@ const directSqlite = new WeakMap<object, DirectRun>();
  * better-sqlite3 saves the executor's layers of promises, a sizeable share of a signature's
  * main-thread time (docs/performance.md). Only statements given a transaction do: a statement
  * outside one still waits for the connection through Kysely, so it never reads another
- * transaction's uncommitted writes.
+ * transaction's uncommitted writes. A Kysely instance with plugins keeps the executor, so they
+ * see every statement.
  */
 export function runDirectly(db: Kysely<Database>, run: DirectRun): void {
   directSqlite.set(db.getExecutor().adapter, run);
@@ -81,7 +82,11 @@ function runner<V>(compile: (db: Db) => Compiled): Statement<V> {
       if (!c) compiled.set(dialect, (c = compile(db)));
       const given = values as Record<string | number, unknown>;
       const parameters = c.parameters.map((p) => (p instanceof Slot ? given[p.key] : p));
-      const direct = db.isTransaction ? directSqlite.get(executor.adapter) : undefined;
+      // Not with plugins (a test's recorder): they see only what goes through the executor.
+      const direct =
+        db.isTransaction && executor.plugins.length === 0
+          ? directSqlite.get(executor.adapter)
+          : undefined;
       if (direct) return direct(c.sql, parameters) as QueryResult<R>;
       return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
     },

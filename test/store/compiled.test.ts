@@ -1,6 +1,6 @@
 /** src/store/compiled.ts: statements compiled once run with each call's values, on both engines. */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { sql } from 'kysely';
+import { sql, type KyselyPlugin } from 'kysely';
 import { preparedName, statement } from '../../src/store/compiled.js';
 import type { Store } from '../../src/store/database.js';
 import type { BridgeNoncesTable } from '../../src/store/bridge-nonces.js';
@@ -103,6 +103,30 @@ describe('compiled statements', () => {
       { message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at },
     ]);
     expect(seen.throughKysely).toBe(store.engine === 'sqlite' ? 0 : 2);
+  });
+
+  it('go through the executor when the database has plugins, so the plugins see them', async () => {
+    const r = row(32);
+    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const seen: unknown[] = [];
+    const recorder: KyselyPlugin = {
+      transformQuery: ({ node }) => node,
+      transformResult: async ({ result }) => {
+        seen.push(result.rows);
+        return result;
+      },
+    };
+    await store.db
+      .withPlugin(recorder)
+      .transaction()
+      .execute(async (trx) => {
+        await INSERT.execute(trx, r);
+        await SELECT.execute(trx, key);
+      });
+    expect(seen).toEqual([
+      [],
+      [{ message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at }],
+    ]);
   });
 
   it('outside a transaction wait for the one in progress, and never read its uncommitted writes', async () => {
