@@ -7,11 +7,10 @@
  * BigInts is also not constant-time. This source is the module that the workers' resolution hook
  * (native-hooks.ts) hands @noble/post-quantum, and only it, in place of `@noble/curves/ed25519.js`:
  * an `x25519` object whose scalar multiplications are node:crypto's (OpenSSL, constant-time, about
- * 50 to 90 us each). Everything else (the KEM, the
- * HPKE, the age format) is age-encryption's own code, unchanged; the object keeps noble's
- * `utils`, `lengths` and `GuBytes`, and it refuses what noble refuses (a 32-byte length, an all-zero
- * shared secret). test/crypto/native-x25519.test.ts checks it against noble and every Wycheproof
- * X25519 vector.
+ * 50 to 90 us each). Everything else (the KEM, the HPKE, the age format) is age-encryption's own
+ * code, unchanged; the object keeps noble's `utils`, `lengths` and `GuBytes`, and it refuses what
+ * noble refuses (a 32-byte length, an all-zero shared secret). test/crypto/native-x25519.test.ts
+ * checks it against noble and every Wycheproof X25519 vector.
  *
  * Keys go in as JWK: Node parses an X25519 JWK about ten times faster than the PKCS #8 / SPKI DER
  * (OpenSSL 3.0's decoders cost ~450 us per private key). A private JWK must carry `x`, but Node
@@ -83,11 +82,14 @@ export const x25519 = native
         return {
           secretKey,
           get publicKey() {
-            let any = 0;
-            for (const b of secretKey) any |= b;
-            if (publicKey === undefined && any === 0)
-              throw new Error('x25519 keygen: public key read after its secret key was wiped');
-            return (publicKey ??= scalarMultBase(secretKey));
+            if (publicKey === undefined) {
+              let any = 0;
+              for (const b of secretKey) any |= b;
+              if (any === 0)
+                throw new Error('x25519 keygen: public key read after its secret key was wiped');
+              publicKey = scalarMultBase(secretKey);
+            }
+            return publicKey;
           },
         };
       },

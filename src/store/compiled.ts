@@ -59,10 +59,10 @@ const directSqlite = new WeakMap<object, DirectRun>();
 
 /**
  * Lets the compiled statements of a transaction on this SQLite store skip Kysely's executor
- * (database.ts). SQLite has one connection, which the writer's transaction holds for as long as
- * it runs, so a statement given that transaction runs inside it either way; going straight to
- * better-sqlite3 saves the executor's layers of promises, a sizeable share of a signature's
- * main-thread time (docs/performance.md). Only statements given a transaction do: a statement
+ * (database.ts). SQLite has one connection, which a transaction holds for as long as it runs,
+ * so a statement given that transaction runs inside it either way; going straight to
+ * better-sqlite3 saves the executor's layers of promises, about 15% of the store's main-thread
+ * time per validator signature (docs/performance.md). Only statements given a transaction do: a statement
  * outside one still waits for the connection through Kysely, so it never reads another
  * transaction's uncommitted writes. A Kysely instance with plugins keeps the executor, so they
  * see every statement.
