@@ -49,6 +49,19 @@ function row(i: number): BridgeNoncesTable {
   };
 }
 
+/** The row's primary key, as SELECT takes it. */
+const keyOf = (r: BridgeNoncesTable): Key => ({
+  public_key: r.public_key,
+  target_chain: r.target_chain,
+  nonce: r.nonce,
+});
+/** What SELECT reads back of the row. */
+const selected = (r: BridgeNoncesTable) => ({
+  message_hash: r.message_hash,
+  key_name: r.key_name,
+  created_at: r.created_at,
+});
+
 describe('compiled statements', () => {
   let store: Store;
   let dispose: () => Promise<void>;
@@ -59,7 +72,7 @@ describe('compiled statements', () => {
     for (let i = 0; i < 5; i++) await INSERT.execute(store.db, row(i));
     for (let i = 0; i < 5; i++) {
       const r = row(i);
-      const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+      const key = keyOf(r);
       const { rows } = await SELECT.execute<Record<string, unknown>>(store.db, key);
       const built = await store.db
         .selectFrom('bridge_nonces')
@@ -67,9 +80,7 @@ describe('compiled statements', () => {
         .where('nonce', '=', r.nonce)
         .execute();
       expect(rows).toEqual(built);
-      expect(rows).toEqual([
-        { message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at },
-      ]);
+      expect(rows).toEqual([selected(r)]);
     }
   });
 
@@ -81,17 +92,13 @@ describe('compiled statements', () => {
       }),
     ).rejects.toThrow('abort');
     const r = row(9);
-    const { rows } = await SELECT.execute(store.db, {
-      public_key: r.public_key,
-      target_chain: r.target_chain,
-      nonce: r.nonce,
-    });
+    const { rows } = await SELECT.execute(store.db, keyOf(r));
     expect(rows).toEqual([]);
   });
 
   it("given a transaction on SQLite, run on its connection directly, not through Kysely's executor", async () => {
     const r = row(30);
-    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const key = keyOf(r);
     const seen = await store.db.transaction().execute(async (trx) => {
       const spy = vi.spyOn(trx, 'executeQuery');
       const inserted = await INSERT.execute(trx, r);
@@ -99,15 +106,13 @@ describe('compiled statements', () => {
       return { inserted, rows, throughKysely: spy.mock.calls.length };
     });
     expect(seen.inserted.numAffectedRows).toBe(1n);
-    expect(seen.rows).toEqual([
-      { message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at },
-    ]);
+    expect(seen.rows).toEqual([selected(r)]);
     expect(seen.throughKysely).toBe(store.engine === 'sqlite' ? 0 : 2);
   });
 
   it('go through the executor when the database has plugins, so the plugins see them', async () => {
     const r = row(32);
-    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const key = keyOf(r);
     const seen: unknown[] = [];
     const recorder: KyselyPlugin = {
       transformQuery: ({ node }) => node,
@@ -123,15 +128,12 @@ describe('compiled statements', () => {
         await INSERT.execute(trx, r);
         await SELECT.execute(trx, key);
       });
-    expect(seen).toEqual([
-      [],
-      [{ message_hash: r.message_hash, key_name: r.key_name, created_at: r.created_at }],
-    ]);
+    expect(seen).toEqual([[], [selected(r)]]);
   });
 
   it('outside a transaction wait for the one in progress, and never read its uncommitted writes', async () => {
     const r = row(31);
-    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const key = keyOf(r);
     const events: string[] = [];
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -158,7 +160,7 @@ describe('compiled statements', () => {
 
   it('are kept prepared by name on PostgreSQL, parsed once per connection', async () => {
     const r = row(20);
-    const key = { public_key: r.public_key, target_chain: r.target_chain, nonce: r.nonce };
+    const key = keyOf(r);
     const text = SELECT_TEXT[store.engine];
     expect(preparedName(text)).toBeUndefined();
     const names = await store.db.transaction().execute(async (trx) => {
