@@ -8,6 +8,7 @@ export default tseslint.config(
       'dist',
       'data',
       'native/bls/build',
+      'native/mlkem/build',
       'coverage',
       'test-artifacts',
       '.tmp',

@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { identityToRecipient } from 'age-encryption';
-import { NATIVE_HOOKS_URL } from './native-hooks.js';
+import { NATIVE_HOOKS_URL, type NativeHooksData } from './native-hooks.js';
+import { findMlkemAddon, NATIVE_MLKEM_FLAG } from './native-mlkem.js';
 import { NATIVE_SHA3_FLAG } from './native-sha3.js';
 import { NATIVE_X25519_FLAG } from './native-x25519.js';
 import { WorkerPool } from './worker-pool.js';
@@ -94,24 +95,27 @@ export function recipientForm(field: string, recipient: string): AgeKind {
 }
 
 // CommonJS run by `new Worker(..., {eval: true})` (no build step, the same under vitest and from
-// dist/). It registers the native X25519 and SHA-3 hook (native-hooks.ts) before it imports
-// age-encryption itself (the module found from here, `workerData.ageUrl`). An encryption the
-// recipient makes impossible is answered as `refused`, so only a crashed worker is an internal
-// error. The plaintext (a transferred copy) is wiped whatever happens. `{probe: true}` answers
-// whether the hybrid KEM runs on the native X25519 and SHA-3.
+// dist/). It registers the native X25519, SHA-3 and ML-KEM-768 hook (native-hooks.ts, given the
+// ML-KEM addon's path) before it imports age-encryption itself (the module found from here,
+// `workerData.ageUrl`). An encryption the recipient makes impossible is answered as `refused`, so
+// only a crashed worker is an internal error. The plaintext (a transferred copy) is wiped whatever
+// happens. `{probe: true}` answers whether the hybrid KEM runs on the native X25519, SHA-3 and
+// ML-KEM-768.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 try {
-  require('node:module').register(workerData.hooksUrl);
+  require('node:module').register(workerData.hooksUrl, { data: workerData.hooksData });
 } catch {
-  // A runtime without module hooks: noble's own (JavaScript) X25519 and SHA-3; the probe says so.
+  // A runtime without module hooks: noble's own (JavaScript) X25519, SHA-3 and ML-KEM; the probe
+  // says so.
 }
 const age = import(workerData.ageUrl);
 parentPort.on('message', async (m) => {
   if (m.probe) {
     await age;
     const flag = (name) => globalThis[Symbol.for(name)] === true;
-    parentPort.postMessage({ id: m.id, ok: true, value: { x25519: flag(workerData.flags.x25519), sha3: flag(workerData.flags.sha3) } });
+    const { x25519, sha3, mlkem } = workerData.flags;
+    parentPort.postMessage({ id: m.id, ok: true, value: { x25519: flag(x25519), sha3: flag(sha3), mlkem: flag(mlkem) } });
     return;
   }
   try {
@@ -138,9 +142,9 @@ let pool: WorkerPool | undefined;
 
 /**
  * The process's age workers, started on first use (idle workers never keep the process alive).
- * Encrypting to a hybrid recipient costs about 1 ms of ML-KEM-768 (JavaScript over native SHA-3),
- * X25519 (native) and age's own work (native-hooks.ts), which on the main thread would stall every
- * other request meanwhile.
+ * Encrypting to a hybrid recipient costs several hundred microseconds of ML-KEM-768, X25519 (both
+ * native) and age's own work (native-hooks.ts), which on the main thread would stall every other
+ * request meanwhile.
  */
 function agePool(): WorkerPool {
   pool ??= new WorkerPool({
@@ -149,7 +153,8 @@ function agePool(): WorkerPool {
     workerData: {
       ageUrl: pathToFileURL(createRequire(import.meta.url).resolve('age-encryption')).href,
       hooksUrl: NATIVE_HOOKS_URL,
-      flags: { x25519: NATIVE_X25519_FLAG, sha3: NATIVE_SHA3_FLAG },
+      hooksData: { mlkemAddon: findMlkemAddon() } satisfies NativeHooksData,
+      flags: { x25519: NATIVE_X25519_FLAG, sha3: NATIVE_SHA3_FLAG, mlkem: NATIVE_MLKEM_FLAG },
     },
   });
   return pool;
@@ -179,7 +184,17 @@ export async function encryptArmored(
   return out.armored;
 }
 
-/** Whether the age workers' hybrid KEM runs on node:crypto's X25519 and SHA-3 (asks one worker). */
-export function ageWorkersNativeCrypto(): Promise<{ x25519: boolean; sha3: boolean }> {
-  return agePool().run<{ x25519: boolean; sha3: boolean }>({ probe: true });
+/** Which native primitives the age workers' hybrid KEM runs on. */
+export interface AgeWorkersNativeCrypto {
+  /** node:crypto's X25519 (native-x25519.ts). */
+  x25519: boolean;
+  /** node:crypto's SHA-3 and SHAKE (native-sha3.ts). */
+  sha3: boolean;
+  /** The ML-KEM-768 addon over PQClean (native-mlkem.ts). */
+  mlkem: boolean;
+}
+
+/** Which native primitives the age workers' hybrid KEM runs on (asks one worker). */
+export function ageWorkersNativeCrypto(): Promise<AgeWorkersNativeCrypto> {
+  return agePool().run<AgeWorkersNativeCrypto>({ probe: true });
 }

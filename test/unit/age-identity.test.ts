@@ -4,9 +4,6 @@
  * agree with age-encryption on every one; plus round-trip properties and the recipient checks.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import {
   Decrypter,
   Encrypter,
@@ -27,44 +24,13 @@ import {
   type AgeKind,
 } from '../../src/crypto/age-identity.js';
 import { isKmsError } from '../../src/errors.js';
-import { vectorsDir } from '../crypto/vectors.js';
+import { ageFile, cctvAgeVectors } from '../crypto/cctv-age.js';
 
-interface Vector {
-  readonly name: string;
-  readonly headers: Map<string, string[]>;
-  readonly file: Uint8Array;
-}
-
-/** CCTV format: `key: value` lines, a blank line, then the (maybe zlib-compressed) age file. */
-function readVector(dir: string, name: string): Vector {
-  const raw = readFileSync(join(dir, name));
-  const end = raw.indexOf('\n\n');
-  const headers = new Map<string, string[]>();
-  for (const line of raw.subarray(0, end).toString('utf8').split('\n')) {
-    const at = line.indexOf(': ');
-    headers.set(line.slice(0, at), [...(headers.get(line.slice(0, at)) ?? []), line.slice(at + 2)]);
-  }
-  return { name, headers, file: raw.subarray(end + 2) };
-}
-
-/** The binary age file of a vector (decompressed, de-armored). */
-function ageFile(v: Vector): Uint8Array {
-  let file = v.file;
-  if (v.headers.get('compressed')?.[0] === 'zlib') file = inflateSync(file);
-  if (v.headers.get('armored')?.[0] === 'yes')
-    file = armor.decode(Buffer.from(file).toString('utf8'));
-  return file;
-}
-
-const dir = join(vectorsDir, 'cctv-age', 'testdata');
-const vectors = readdirSync(dir)
-  .sort()
-  .map((n) => readVector(dir, n))
-  .filter(
-    (v) =>
-      v.headers.get('expect')?.[0] === 'success' &&
-      (v.headers.get('identity') ?? []).some((i) => /^AGE-SECRET-KEY-(PQ-)?1/.test(i)),
-  );
+const vectors = cctvAgeVectors().filter(
+  (v) =>
+    v.headers.get('expect')?.[0] === 'success' &&
+    (v.headers.get('identity') ?? []).some((i) => /^AGE-SECRET-KEY-(PQ-)?1/.test(i)),
+);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('CCTV age vectors', () => {
