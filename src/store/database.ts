@@ -19,6 +19,7 @@ import {
 import type { Database } from './schema.js';
 import { type Engine } from './columns.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { FALLBACK_AUTOCHECKPOINT_PAGES, startCheckpointer } from './checkpointer.js';
 import { createStoreLock, type StoreLock } from './lock.js';
 import { preparedName, runDirectly } from './compiled.js';
 
@@ -60,6 +61,10 @@ function openSqlite(file: string): Store {
   database.pragma('secure_delete = ON');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // WAL checkpoints run on a worker thread's own connection (./checkpointer.ts), not inside
+  // whichever request's COMMIT crosses the threshold.
+  database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  const checkpointer = startCheckpointer(file);
   const statements = withStatementCache(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   runDirectly(db, (text, parameters) => {
@@ -69,7 +74,15 @@ function openSqlite(file: string): Store {
     const { changes, lastInsertRowid } = stmt.run(parameters);
     return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
   });
-  return { db, engine: 'sqlite', lock: createStoreLock(db, 'sqlite'), close: () => db.destroy() };
+  return {
+    db,
+    engine: 'sqlite',
+    lock: createStoreLock(db, 'sqlite'),
+    close: async () => {
+      await checkpointer.stop();
+      await db.destroy();
+    },
+  };
 }
 
 /** SQLite's own message ("unable to open database file") names neither the file nor the cause. */
