@@ -156,6 +156,8 @@ function agePool(): WorkerPool {
       hooksData: { mlkemAddon: findMlkemAddon() } satisfies NativeHooksData,
       flags: { x25519: NATIVE_X25519_FLAG, sha3: NATIVE_SHA3_FLAG, mlkem: NATIVE_MLKEM_FLAG },
     },
+    // At the process's priority, unlike the BLS workers: niced, they made replicate-identity
+    // slower (p99 79-90 ms against 47-50 ms at 32 clients, docs/performance.md).
   });
   return pool;
 }

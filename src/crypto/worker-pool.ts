@@ -6,6 +6,15 @@
  *
  * Protocol: the pool posts `{id, ...payload}`; the worker answers `{id, ok: true, value}` or
  * `{id, ok: false, error}` with `error` a message string.
+ *
+ * `nice` lowers the workers' scheduling priority (Linux: each worker thread renices itself when it
+ * starts; elsewhere nothing happens). The pools here run CPU-bound crypto (BLS signing, age
+ * encryption) on as many threads as there are cores, next to the main thread, whose event loop is
+ * the one serial path of every request: accepting it, the store's commit, the answer. With equal
+ * priority the kernel shares a core between the loop and a worker, and the loop, with requests
+ * queued behind it, runs at half speed; niced workers take the CPU the loop leaves (nothing is
+ * starved: a niced thread still gets a share under contention, and all of an idle core).
+ * Measured in docs/performance.md.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -27,10 +36,30 @@ export interface PoolOptions {
   /** The worker body, CommonJS source run with `eval: true`. */
   source: string;
   workerData?: unknown;
+  /** Nice value of the worker threads, 0 (the default: the process's own) to 19. */
+  nice?: number;
+}
+
+/** The workers' default nice value: below the event loop, far from idle-only (19). */
+export const WORKER_NICE = 10;
+
+/**
+ * Prepended to a worker's source: sets the nice value of its own thread. On Linux
+ * `setpriority(PRIO_PROCESS, tid)` takes a thread id and changes that thread alone; the id is
+ * read from /proc/thread-self. Raising one's own nice value needs no privilege; anywhere it fails
+ * (another OS, no /proc) the worker runs at the process's priority.
+ */
+function renice(nice: number): string {
+  return `try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) require('node:os').setPriority(tid, ${nice});
+} catch {}
+`;
 }
 
 export class WorkerPool {
   readonly threads: number;
+  private readonly source: string;
   private readonly slots: Slot[];
   private nextId = 1;
   private cursor = 0;
@@ -40,6 +69,11 @@ export class WorkerPool {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
       throw new RangeError('threads must be a positive integer');
     }
+    const nice = options.nice ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+      throw new RangeError('nice must be an integer from 0 to 19');
+    }
+    this.source = nice > 0 ? renice(nice) + options.source : options.source;
     this.threads = options.threads;
     this.slots = Array.from({ length: options.threads }, () => ({
       worker: undefined,
@@ -83,7 +117,7 @@ export class WorkerPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = new Worker(this.options.source, {
+    const worker = new Worker(this.source, {
       eval: true,
       workerData: this.options.workerData,
     });

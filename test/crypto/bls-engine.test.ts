@@ -5,8 +5,10 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBlsEngine } from '../../src/crypto/bls/engine.js';
+import { WORKER_NICE } from '../../src/crypto/worker-pool.js';
 import { assertSecretKey } from '../../src/crypto/bls/keys.js';
 import { BLS_TAGS, resolveDst, resolveTag, tagBytes } from '../../src/crypto/bls/tags.js';
 
@@ -81,6 +83,25 @@ describe('workers', () => {
     out.forEach((sig, i) => expect(engine.verify([pk], msgs[i]!, sig, dst)).toBe(true));
     expect(new Set(out.map((s) => Buffer.from(s).toString('hex'))).size).toBe(1000);
     expect(sk).toEqual(secretKey(8)); // the caller's key is copied, never transferred or wiped
+  });
+
+  it('signs on threads niced below the event loop (WORKER_NICE)', async () => {
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const e = createBlsEngine({ threads: 2 });
+    try {
+      const dst = tagBytes(BLS_TAGS.SIG_NUL);
+      await Promise.all([1, 2, 3, 4].map((i) => e.sign(secretKey(9), Uint8Array.of(i), dst)));
+      const niced = readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === WORKER_NICE);
+      expect(WORKER_NICE).toBeGreaterThan(0);
+      // This engine's two workers at least (the shared engine's may be there too).
+      expect(niced.length).toBeGreaterThanOrEqual(2);
+      expect(niceOf(String(process.pid))).toBe(0);
+    } finally {
+      await e.close();
+    }
   });
 
   it('close() terminates the workers and later signs are refused', async () => {

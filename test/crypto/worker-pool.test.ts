@@ -1,4 +1,5 @@
 /** The worker pool's failure handling, with small scripted workers. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../src/crypto/worker-pool.js';
 
@@ -14,7 +15,39 @@ parentPort.on('message', (m) => {
 
 type Echo = { value: number; threadId: number };
 
+// Answers the nice value of its own thread (field 19 of /proc/thread-self/stat).
+const NICE_SCRIPT = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (m) => {
+  const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+  const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  parentPort.postMessage({ id: m.id, ok: true, value: nice });
+});
+`;
+
+/** The main thread's nice value (the process's, /proc/self/stat). */
+function mainNice(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
 describe('WorkerPool', () => {
+  it('runs its worker threads at the nice value it is given, and the main thread as it was', async () => {
+    const before = mainNice();
+    const niced = new WorkerPool({ threads: 2, source: NICE_SCRIPT, nice: 7 });
+    const plain = new WorkerPool({ threads: 1, source: NICE_SCRIPT });
+    try {
+      const answers = await Promise.all([1, 2].map(() => niced.run<number>({})));
+      expect(answers).toEqual([7, 7]);
+      expect(await plain.run<number>({})).toBe(before);
+      expect(mainNice()).toBe(before);
+    } finally {
+      await Promise.all([niced.close(), plain.close()]);
+    }
+    for (const nice of [-1, 20, 1.5])
+      expect(() => new WorkerPool({ threads: 1, source: NICE_SCRIPT, nice })).toThrow(RangeError);
+  });
+
   it("a crash rejects only that worker's requests and the slot is replaced", async () => {
     const pool = new WorkerPool({ threads: 2, source: SCRIPT });
     try {

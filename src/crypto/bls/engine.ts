@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { invalid } from '../../errors.js';
 import { assertSecretKey } from './keys.js';
 import { findAddonPath, loadBlsAddon } from './native.js';
-import { WorkerPool } from '../worker-pool.js';
+import { WORKER_NICE, WorkerPool } from '../worker-pool.js';
 
 export const BLS_PUBLIC_KEY_BYTES = 48;
 export const BLS_SIGNATURE_BYTES = 96;
@@ -89,6 +89,7 @@ export function createBlsEngine(options: BlsEngineOptions = {}): BlsEngine {
     threads: options.threads ?? availableParallelism(),
     source: WORKER_SOURCE,
     workerData: { addonPath },
+    nice: WORKER_NICE,
   });
   const isPublicKey = (b: Uint8Array): boolean =>
     b.length === BLS_PUBLIC_KEY_BYTES && addon.g1Valid(b) && (b[0]! & 0x40) === 0; // 0x40: infinity flag
