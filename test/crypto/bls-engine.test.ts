@@ -6,7 +6,8 @@
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createBlsEngine } from '../../src/crypto/bls/engine.js';
 import { WORKER_NICE } from '../../src/crypto/worker-pool.js';
 import { assertSecretKey } from '../../src/crypto/bls/keys.js';
@@ -100,6 +101,32 @@ describe('workers', () => {
       expect(niced.length).toBeGreaterThanOrEqual(2);
       expect(niceOf(String(process.pid))).toBe(0);
     } finally {
+      await e.close();
+    }
+  });
+
+  it('sends the signs of one event-loop turn in a message per worker, at most 8 each', async () => {
+    const e = createBlsEngine({ threads: 2 });
+    const dst = tagBytes(BLS_TAGS.SIG_NUL);
+    const sk = secretKey(10);
+    const pk = e.publicKey(sk);
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    try {
+      await e.sign(sk, Uint8Array.of(0), dst); // both workers started
+      for (const [n, messages] of [
+        [2, 2],
+        [16, 2],
+        [40, 5],
+      ] as const) {
+        posted.mockClear();
+        const msgs = Array.from({ length: n }, (_, i) => Uint8Array.of(n, i));
+        const sigs = await Promise.all(msgs.map((m) => e.sign(sk, m, dst)));
+        expect(posted, `${n} signs`).toHaveBeenCalledTimes(messages);
+        sigs.forEach((sig, i) => expect(e.verify([pk], msgs[i]!, sig, dst)).toBe(true));
+        expect(new Set(sigs.map((s) => Buffer.from(s).toString('hex'))).size).toBe(n);
+      }
+    } finally {
+      posted.mockRestore();
       await e.close();
     }
   });
