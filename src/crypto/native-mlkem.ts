@@ -23,28 +23,22 @@
  *
  * The hook gives the addon's absolute path as `?addon=` (`findMlkemAddon`), next to `?real=`.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNativeAddon } from './native-addon.js';
 
 /** The global a worker reads to tell whether the shim uses the addon. */
 export const NATIVE_MLKEM_FLAG = 'zoo-kms.native-mlkem';
 
-const ADDON = join('native', 'mlkem', 'build', 'Release', 'zoo_mlkem.node');
-
 /**
- * The first `native/mlkem/build/Release/zoo_mlkem.node` found from `start` upwards (from `src/`
- * under vitest and tsx, from `dist/src/...` after `tsc`), or undefined when it was not built: the
- * workers then keep noble's ML-KEM and report it.
+ * The first `native/mlkem/build/Release/zoo_mlkem.node` found from `start` upwards
+ * (./native-addon.ts), or undefined when it was not built: the workers then keep noble's ML-KEM
+ * and report it.
  */
 export function findMlkemAddon(
   start = dirname(fileURLToPath(import.meta.url)),
 ): string | undefined {
-  for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) return undefined;
-  }
+  return findNativeAddon('mlkem', 'zoo_mlkem.node', start);
 }
 
 /** ESM source of the replacement `./ml-kem.js` (`?real=` the original, `?addon=` the addon). */

@@ -1,7 +1,7 @@
 /**
  * SQLite WAL checkpoints on a connection of their own, in a worker thread. Left to the writing
  * connection, a checkpoint runs inside whichever COMMIT crosses the WAL threshold: it copies up to
- * a thousand pages into the database file and fsyncs it, 5 to 13 ms during which the event loop is
+ * a thousand pages into the database file and fsyncs it, 5 to 20 ms during which the event loop is
  * blocked (docs/performance.md). Here a PASSIVE checkpoint (it never blocks the writer, and the
  * writer never waits for it) runs every `intervalMs`, so the WAL is copied back while requests go
  * on, and restarts from its beginning at the next write. The writing connection keeps a far

@@ -5,11 +5,12 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createBlsEngine } from '../../src/crypto/bls/engine.js';
 import { WORKER_NICE } from '../../src/crypto/worker-pool.js';
+import { threadNice } from '../support/nice.js';
 import { assertSecretKey } from '../../src/crypto/bls/keys.js';
 import { BLS_TAGS, resolveDst, resolveTag, tagBytes } from '../../src/crypto/bls/tags.js';
 
@@ -87,19 +88,15 @@ describe('workers', () => {
   });
 
   it('signs on threads niced below the event loop (WORKER_NICE)', async () => {
-    const niceOf = (tid: string) => {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
     const e = createBlsEngine({ threads: 2 });
     try {
       const dst = tagBytes(BLS_TAGS.SIG_NUL);
       await Promise.all([1, 2, 3, 4].map((i) => e.sign(secretKey(9), Uint8Array.of(i), dst)));
-      const niced = readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === WORKER_NICE);
+      const niced = readdirSync('/proc/self/task').filter((tid) => threadNice(tid) === WORKER_NICE);
       expect(WORKER_NICE).toBeGreaterThan(0);
       // This engine's two workers at least (the shared engine's may be there too).
       expect(niced.length).toBeGreaterThanOrEqual(2);
-      expect(niceOf(String(process.pid))).toBe(0);
+      expect(threadNice()).toBe(0);
     } finally {
       await e.close();
     }

@@ -1,7 +1,7 @@
 /** The worker pool's failure handling, with small scripted workers. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../src/crypto/worker-pool.js';
+import { threadNice } from '../support/nice.js';
 
 // Echoes `value` back after `delayMs`; `crash: true` exits the worker at once.
 const SCRIPT = `
@@ -25,22 +25,16 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/** The main thread's nice value (the process's, /proc/self/stat). */
-function mainNice(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-}
-
 describe('WorkerPool', () => {
   it('runs its worker threads at the nice value it is given, and the main thread as it was', async () => {
-    const before = mainNice();
+    const before = threadNice();
     const niced = new WorkerPool({ threads: 2, source: NICE_SCRIPT, nice: 7 });
     const plain = new WorkerPool({ threads: 1, source: NICE_SCRIPT });
     try {
       const answers = await Promise.all([1, 2].map(() => niced.run<number>({})));
       expect(answers).toEqual([7, 7]);
       expect(await plain.run<number>({})).toBe(before);
-      expect(mainNice()).toBe(before);
+      expect(threadNice()).toBe(before);
     } finally {
       await Promise.all([niced.close(), plain.close()]);
     }

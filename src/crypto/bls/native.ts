@@ -1,12 +1,11 @@
 /**
- * Loads the native BLS12-381 addon (native/bls/zoo_bls.c over blst; docs/bls.md says why). The
- * path is found by walking up from this file, so the same code works from `src/` (vitest, tsx) and
- * from `dist/src/...` after `tsc`.
+ * Loads the native BLS12-381 addon (native/bls/zoo_bls.c over blst; docs/bls.md says why), found
+ * by walking up from this file (../native-addon.ts).
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNativeAddon } from '../native-addon.js';
 
 /** The addon's exports; every byte argument is a Uint8Array. */
 export interface BlsAddon {
@@ -21,15 +20,10 @@ export interface BlsAddon {
   g2Valid(bytes: Uint8Array): boolean;
 }
 
-const ADDON = join('native', 'bls', 'build', 'Release', 'zoo_bls.node');
-
 /** The first `native/bls/build/Release/zoo_bls.node` found from `start` upwards. */
 export function findAddonPath(start = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) break;
-  }
+  const found = findNativeAddon('bls', 'zoo_bls.node', start);
+  if (found) return found;
   throw new Error(`BLS addon not found above ${start}: run \`npm run postinstall\``);
 }
 
