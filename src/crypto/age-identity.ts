@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { identityToRecipient } from 'age-encryption';
 import { NATIVE_HOOKS_URL, type NativeHooksData } from './native-hooks.js';
 import { findMlkemAddon, NATIVE_MLKEM_FLAG } from './native-mlkem.js';
+import { NATIVE_HMAC_FLAG } from './native-hmac.js';
 import { NATIVE_SHA3_FLAG } from './native-sha3.js';
 import { NATIVE_X25519_FLAG } from './native-x25519.js';
 import { WorkerPool } from './worker-pool.js';
@@ -100,7 +101,7 @@ export function recipientForm(field: string, recipient: string): AgeKind {
 // `workerData.ageUrl`). An encryption the recipient makes impossible is answered as `refused`, so
 // only a crashed worker is an internal error. The plaintext (a transferred copy) is wiped whatever
 // happens. `{probe: true}` answers whether the hybrid KEM runs on the native X25519, SHA-3 and
-// ML-KEM-768.
+// ML-KEM-768, and age's own HMAC and HKDF on the native HMAC-SHA-256.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 try {
@@ -114,8 +115,8 @@ parentPort.on('message', async (m) => {
   if (m.probe) {
     await age;
     const flag = (name) => globalThis[Symbol.for(name)] === true;
-    const { x25519, sha3, mlkem } = workerData.flags;
-    parentPort.postMessage({ id: m.id, ok: true, value: { x25519: flag(x25519), sha3: flag(sha3), mlkem: flag(mlkem) } });
+    const { x25519, sha3, mlkem, hmac } = workerData.flags;
+    parentPort.postMessage({ id: m.id, ok: true, value: { x25519: flag(x25519), sha3: flag(sha3), mlkem: flag(mlkem), hmac: flag(hmac) } });
     return;
   }
   try {
@@ -154,7 +155,12 @@ function agePool(): WorkerPool {
       ageUrl: pathToFileURL(createRequire(import.meta.url).resolve('age-encryption')).href,
       hooksUrl: NATIVE_HOOKS_URL,
       hooksData: { mlkemAddon: findMlkemAddon() } satisfies NativeHooksData,
-      flags: { x25519: NATIVE_X25519_FLAG, sha3: NATIVE_SHA3_FLAG, mlkem: NATIVE_MLKEM_FLAG },
+      flags: {
+        x25519: NATIVE_X25519_FLAG,
+        sha3: NATIVE_SHA3_FLAG,
+        mlkem: NATIVE_MLKEM_FLAG,
+        hmac: NATIVE_HMAC_FLAG,
+      },
     },
     // At the process's priority, unlike the BLS workers: niced, they made replicate-identity
     // slower (p99 79-90 ms against 47-50 ms at 32 clients, docs/performance.md).
@@ -186,7 +192,7 @@ export async function encryptArmored(
   return out.armored;
 }
 
-/** Which native primitives the age workers' hybrid KEM runs on. */
+/** Which native primitives the age workers' encryptions run on. */
 export interface AgeWorkersNativeCrypto {
   /** node:crypto's X25519 (native-x25519.ts). */
   x25519: boolean;
@@ -194,9 +200,11 @@ export interface AgeWorkersNativeCrypto {
   sha3: boolean;
   /** The ML-KEM-768 addon over PQClean (native-mlkem.ts). */
   mlkem: boolean;
+  /** node:crypto's HMAC-SHA-256 under age's own HMAC and HKDF (native-hmac.ts). */
+  hmac: boolean;
 }
 
-/** Which native primitives the age workers' hybrid KEM runs on (asks one worker). */
+/** Which native primitives the age workers' encryptions run on (asks one worker). */
 export function ageWorkersNativeCrypto(): Promise<AgeWorkersNativeCrypto> {
   return agePool().run<AgeWorkersNativeCrypto>({ probe: true });
 }

@@ -7,19 +7,28 @@
  * imports its original by that absolute URL from a `data:` parent, so the hook never hands a shim
  * to a shim. The ML-KEM shim is also given the addon's path (`&addon=`), which `module.register`
  * passes to the hook as `data.mlkemAddon` (without it, that shim keeps noble's arithmetic).
- * age-encryption's own code, the KEM combiner and the age format are not touched.
+ * Inside age-encryption's own code, and nowhere else, `@noble/hashes/hmac.js` and
+ * `@noble/hashes/hkdf.js` resolve to the native HMAC-SHA-256 shims (native-hmac.ts). The KEM
+ * combiner and the age format are not touched.
  */
+import { HKDF_SHIM_SOURCE, HMAC_SHIM_SOURCE } from './native-hmac.js';
 import { MLKEM_SHIM_SOURCE } from './native-mlkem.js';
 import { SHA3_SHIM_SOURCE } from './native-sha3.js';
 import { X25519_SHIM_SOURCE } from './native-x25519.js';
 
 const dataUrl = (source: string) => `data:text/javascript,${encodeURIComponent(source)}`;
 
-/** What @noble/post-quantum imports, and the shim it gets instead. */
-const SHIMS: Readonly<Record<string, string>> = {
-  '@noble/curves/ed25519.js': dataUrl(X25519_SHIM_SOURCE),
-  '@noble/hashes/sha3.js': dataUrl(SHA3_SHIM_SOURCE),
-  './ml-kem.js': dataUrl(MLKEM_SHIM_SOURCE),
+/** Where an import is made (a part of its parent's URL) -> what it imports -> the shim it gets. */
+const SHIMS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  '/@noble/post-quantum/': {
+    '@noble/curves/ed25519.js': dataUrl(X25519_SHIM_SOURCE),
+    '@noble/hashes/sha3.js': dataUrl(SHA3_SHIM_SOURCE),
+    './ml-kem.js': dataUrl(MLKEM_SHIM_SOURCE),
+  },
+  '/age-encryption/dist/': {
+    '@noble/hashes/hmac.js': dataUrl(HMAC_SHIM_SOURCE),
+    '@noble/hashes/hkdf.js': dataUrl(HKDF_SHIM_SOURCE),
+  },
 };
 
 /** What the hook is given at registration (`module.register(url, {data})`). */
@@ -37,9 +46,10 @@ export function initialize(data) {
 }
 export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context);
-  const shim = Object.hasOwn(shims, specifier) ? shims[specifier] : undefined;
-  if (!shim || !context.parentURL || !context.parentURL.includes('/@noble/post-quantum/'))
-    return resolved;
+  const parent = context.parentURL;
+  const within = parent ? Object.keys(shims).find((part) => parent.includes(part)) : undefined;
+  const shim = within && Object.hasOwn(shims[within], specifier) ? shims[within][specifier] : undefined;
+  if (!shim) return resolved;
   let url = shim + '?real=' + encodeURIComponent(resolved.url);
   if (specifier === './ml-kem.js' && mlkemAddon) url += '&addon=' + encodeURIComponent(mlkemAddon);
   return { url, shortCircuit: true };

@@ -4,29 +4,15 @@ import { expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { hkdfExpand, HKDF_SHA256_MAX_LENGTH } from '../../src/crypto/hkdf.js';
-import { hex, readJson, type WycheproofFile } from './vectors.js';
+import { hex, readJson, rfc5869Cases, type WycheproofFile } from './vectors.js';
 
 const hmacWith = (prk: Uint8Array) => async (data: Uint8Array) =>
   Uint8Array.from(createHmac('sha256', prk).update(data).digest());
 const extract = (salt: Uint8Array, ikm: Uint8Array) =>
   Uint8Array.from(createHmac('sha256', salt).update(ikm).digest());
 
-type Rfc = {
-  id: string;
-  hash: string;
-  ikm: string;
-  salt: string | null;
-  info: string;
-  L: number;
-  prk: string;
-  okm: string;
-};
-
 describe('RFC 5869 Appendix A (SHA-256)', () => {
-  const tests = readJson<{ tests: Rfc[] }>(
-    'rfc5869-hkdf',
-    'rfc5869_hkdf_test_vectors.json',
-  ).tests.filter((t) => t.hash === 'SHA-256');
+  const tests = rfc5869Cases().filter((t) => t.hash === 'SHA-256');
   it('has A.1-A.3', () => expect(tests.map((t) => t.id)).toEqual(['A.1', 'A.2', 'A.3']));
   it.each(tests.map((t) => [t.id, t] as const))('%s', async (_id, t) => {
     const prk = hex(t.prk);

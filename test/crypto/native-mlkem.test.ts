@@ -272,7 +272,12 @@ describe('native ML-KEM-768', () => {
   });
 
   it('is what the age workers encrypt with, to files pure-JavaScript age opens', async () => {
-    expect(await ageWorkersNativeCrypto()).toEqual({ x25519: true, sha3: true, mlkem: true });
+    expect(await ageWorkersNativeCrypto()).toEqual({
+      x25519: true,
+      sha3: true,
+      mlkem: true,
+      hmac: true,
+    });
     const identity = await generateHybridIdentity();
     const recipient = await identityToRecipient(identity);
     for (let i = 0; i < 20; i++) {

@@ -94,6 +94,11 @@ describe('native SHA-3 for ML-KEM', () => {
     expectHybridLikePureNoble({}, 12, { x25519: true, sha3: true, mlkem: false }));
 
   it('is what the age workers encrypt with', async () => {
-    expect(await ageWorkersNativeCrypto()).toEqual({ x25519: true, sha3: true, mlkem: true });
+    expect(await ageWorkersNativeCrypto()).toEqual({
+      x25519: true,
+      sha3: true,
+      mlkem: true,
+      hmac: true,
+    });
   });
 });

@@ -35,3 +35,20 @@ export interface WycheproofTest {
   result: 'valid' | 'invalid' | 'acceptable';
   [field: string]: unknown;
 }
+
+/** A case of ../shared/vectors/rfc5869-hkdf (hex; `salt` null: not provided). */
+export interface Rfc5869Case {
+  id: string;
+  hash: string;
+  ikm: string;
+  salt: string | null;
+  info: string;
+  L: number;
+  prk: string;
+  okm: string;
+}
+
+/** RFC 5869 Appendix A, every case. */
+export function rfc5869Cases(): Rfc5869Case[] {
+  return readJson<{ tests: Rfc5869Case[] }>('rfc5869-hkdf', 'rfc5869_hkdf_test_vectors.json').tests;
+}

@@ -11,7 +11,13 @@ import {
   ProviderRefusedError,
   type KeyProvider,
 } from '../../src/providers/provider.js';
-import { hex, readJson, type WycheproofFile, type WycheproofTest } from '../crypto/vectors.js';
+import {
+  hex,
+  readJson,
+  rfc5869Cases,
+  type WycheproofFile,
+  type WycheproofTest,
+} from '../crypto/vectors.js';
 import { cleanupTestSoftHsm } from '../support/softhsm.js';
 import { allSubjects, softwareSubject, type ProviderSubject } from './subjects.js';
 
@@ -32,26 +38,13 @@ interface HkdfTest extends WycheproofTest {
   size: number;
   okm: string;
 }
-interface Rfc5869 {
-  tests: {
-    id: string;
-    hash: string;
-    ikm: string;
-    salt: string | null;
-    info: string;
-    L: number;
-    prk: string;
-    okm: string;
-  }[];
-}
-
 const kwp = readJson<WycheproofFile<{ keySize: number }>>('wycheproof', 'aes_kwp_test.json');
 const mac = readJson<WycheproofFile<{ keySize: number; tagSize: number }>>(
   'wycheproof',
   'hmac_sha256_test.json',
 );
 const hkdf = readJson<WycheproofFile<{ keySize: number }>>('wycheproof', 'hkdf_sha256_test.json');
-const rfc5869 = readJson<Rfc5869>('rfc5869-hkdf', 'rfc5869_hkdf_test_vectors.json');
+const rfc5869 = { tests: rfc5869Cases() };
 
 const subjects = allSubjects();
 const fallback = softwareSubject();
