@@ -44,6 +44,63 @@ export function encodeIdentity(kind: AgeKind, seed: Uint8Array): string {
   return bech32.encodeFromBytes(HRP[kind], seed).toUpperCase();
 }
 
+/** Bech32's data alphabet (BIP 173), upper case as in an identity, as ASCII codes. */
+const IDENTITY_ALPHABET = Uint8Array.from('QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L', (c) =>
+  c.charCodeAt(0),
+);
+/** BIP 173's checksum generator. */
+const BECH32_GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+
+/** One step of BIP 173's checksum; the generator is applied by mask, not by branch. */
+function polymodStep(chk: number, value: number): number {
+  const top = chk >>> 25;
+  let next = ((chk & 0x1ffffff) << 5) ^ value;
+  for (let i = 0; i < 5; i++) next ^= BECH32_GENERATOR[i]! & -((top >>> i) & 1);
+  return next;
+}
+
+/**
+ * `encodeIdentity`'s string as ASCII bytes, written without the identity ever being a string: a
+ * JavaScript string cannot be wiped and lives until the garbage collector moves it, while these
+ * bytes are the caller's to wipe (the replicate service encrypts them and wipes them). The same
+ * bytes as `encodeIdentity` (tested): bech32 (BIP 173) over the lower-case HRP, upper-cased.
+ */
+export function identityBytes(kind: AgeKind, seed: Uint8Array): Uint8Array {
+  if (seed.length !== AGE_SEED_BYTES)
+    throw new Error(`an age identity seed is ${AGE_SEED_BYTES} bytes`);
+  const hrp = HRP[kind];
+  const words = new Uint8Array(Math.ceil((AGE_SEED_BYTES * 8) / 5));
+  let acc = 0;
+  let bits = 0;
+  let w = 0;
+  for (const byte of seed) {
+    acc = ((acc << 8) | byte) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      words[w++] = (acc >>> bits) & 31;
+    }
+  }
+  if (bits > 0) words[w++] = (acc << (5 - bits)) & 31;
+  let chk = 1;
+  const lower = hrp.toLowerCase();
+  for (let i = 0; i < lower.length; i++) chk = polymodStep(chk, lower.charCodeAt(i) >>> 5);
+  chk = polymodStep(chk, 0);
+  for (let i = 0; i < lower.length; i++) chk = polymodStep(chk, lower.charCodeAt(i) & 31);
+  for (const v of words) chk = polymodStep(chk, v);
+  for (let i = 0; i < 6; i++) chk = polymodStep(chk, 0);
+  chk ^= 1;
+  const out = new Uint8Array(hrp.length + 1 + words.length + 6);
+  let at = 0;
+  for (let i = 0; i < hrp.length; i++) out[at++] = hrp.charCodeAt(i);
+  out[at++] = 0x31; // '1', bech32's separator
+  for (const v of words) out[at++] = IDENTITY_ALPHABET[v]!;
+  for (let i = 0; i < 6; i++) out[at++] = IDENTITY_ALPHABET[(chk >>> (5 * (5 - i))) & 31]!;
+  words.fill(0);
+  acc = chk = 0;
+  return out;
+}
+
 /** Parses an identity string back to its kind and seed; throws on anything else. */
 export function decodeIdentity(identity: string): { kind: AgeKind; seed: Uint8Array } {
   const kind: AgeKind | undefined = identity.startsWith('AGE-SECRET-KEY-PQ-1')

@@ -14,8 +14,8 @@ import { hkdfExpand } from '../crypto/hkdf.js';
 import {
   AGE_SEED_BYTES,
   DEFAULT_AGE_KIND,
-  encodeIdentity,
   encryptArmored,
+  identityBytes,
   isAgeKind,
   recipientForm,
   recipientOf,
@@ -150,7 +150,7 @@ export class ReplicateService {
     const fields = { ...base, keyVersion: version.version, details: { ...base.details, kind } };
     const identity = await this.attempt(fields, async () => {
       const plaintext = await this.withSeed(key, version, t, kind, (seed) =>
-        new TextEncoder().encode(encodeIdentity(kind, seed)),
+        identityBytes(kind, seed),
       );
       try {
         return await encryptArmored('wrapTo', req.wrapTo, plaintext);

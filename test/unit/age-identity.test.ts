@@ -19,6 +19,7 @@ import {
   decodeIdentity,
   encodeIdentity,
   encryptArmored,
+  identityBytes,
   recipientForm,
   recipientOf,
   type AgeKind,
@@ -94,6 +95,29 @@ describe('identity encoding', () => {
       const { kind, seed } = decodeIdentity(id);
       expect(encodeIdentity(kind, seed)).toBe(id);
     }
+  });
+
+  it('writes the same identity as bytes, for every seed and the CCTV identities', () => {
+    const ascii = (s: string) => Buffer.from(s, 'latin1');
+    fc.assert(
+      fc.property(kind, seed, (k, s) => {
+        expect(Buffer.from(identityBytes(k, s)).equals(ascii(encodeIdentity(k, s)))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    for (const k of ['mlkem768x25519', 'x25519'] as const) {
+      for (const fill of [0, 0xff]) {
+        const s = new Uint8Array(32).fill(fill);
+        expect(Buffer.from(identityBytes(k, s)).toString('latin1')).toBe(encodeIdentity(k, s));
+      }
+    }
+    const identities = vectors.flatMap((v) => v.headers.get('identity')!);
+    expect(identities.length).toBeGreaterThan(5);
+    for (const id of identities) {
+      const { kind: k, seed: s } = decodeIdentity(id);
+      expect(Buffer.from(identityBytes(k, s)).toString('latin1')).toBe(id);
+    }
+    expect(() => identityBytes('x25519', new Uint8Array(31))).toThrow(/32 bytes/);
   });
 
   it('refuses what is not a native identity of 32 bytes', () => {
