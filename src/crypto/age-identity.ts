@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { identityToRecipient } from 'age-encryption';
 import { NATIVE_HOOKS_URL, type NativeHooksData } from './native-hooks.js';
 import { findMlkemAddon, NATIVE_MLKEM_FLAG } from './native-mlkem.js';
+import { NATIVE_BASE64_FLAG } from './native-base64.js';
 import { NATIVE_HMAC_FLAG } from './native-hmac.js';
 import { NATIVE_SHA3_FLAG } from './native-sha3.js';
 import { NATIVE_X25519_FLAG } from './native-x25519.js';
@@ -158,7 +159,7 @@ export function recipientForm(field: string, recipient: string): AgeKind {
 // `workerData.ageUrl`). An encryption the recipient makes impossible is answered as `refused`, so
 // only a crashed worker is an internal error. The plaintext (a transferred copy) is wiped whatever
 // happens. `{probe: true}` answers whether the hybrid KEM runs on the native X25519, SHA-3 and
-// ML-KEM-768, and age's own HMAC and HKDF on the native HMAC-SHA-256.
+// ML-KEM-768, and age's own HMAC and HKDF and base64 encoding on native code.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 try {
@@ -172,8 +173,8 @@ parentPort.on('message', async (m) => {
   if (m.probe) {
     await age;
     const flag = (name) => globalThis[Symbol.for(name)] === true;
-    const { x25519, sha3, mlkem, hmac } = workerData.flags;
-    parentPort.postMessage({ id: m.id, ok: true, value: { x25519: flag(x25519), sha3: flag(sha3), mlkem: flag(mlkem), hmac: flag(hmac) } });
+    const value = Object.fromEntries(Object.entries(workerData.flags).map(([k, name]) => [k, flag(name)]));
+    parentPort.postMessage({ id: m.id, ok: true, value });
     return;
   }
   try {
@@ -217,7 +218,8 @@ function agePool(): WorkerPool {
         sha3: NATIVE_SHA3_FLAG,
         mlkem: NATIVE_MLKEM_FLAG,
         hmac: NATIVE_HMAC_FLAG,
-      },
+        base64: NATIVE_BASE64_FLAG,
+      } satisfies Record<keyof AgeWorkersNativeCrypto, string>,
     },
     // At the process's priority, unlike the BLS workers: niced, they made replicate-identity
     // slower (p99 79-90 ms against 47-50 ms at 32 clients, docs/performance.md).
@@ -259,6 +261,8 @@ export interface AgeWorkersNativeCrypto {
   mlkem: boolean;
   /** node:crypto's HMAC-SHA-256 under age's own HMAC and HKDF (native-hmac.ts). */
   hmac: boolean;
+  /** Buffer's base64 encoder under age's own (native-base64.ts). */
+  base64: boolean;
 }
 
 /** Which native primitives the age workers' encryptions run on (asks one worker). */

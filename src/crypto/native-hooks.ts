@@ -8,9 +8,11 @@
  * to a shim. The ML-KEM shim is also given the addon's path (`&addon=`), which `module.register`
  * passes to the hook as `data.mlkemAddon` (without it, that shim keeps noble's arithmetic).
  * Inside age-encryption's own code, and nowhere else, `@noble/hashes/hmac.js` and
- * `@noble/hashes/hkdf.js` resolve to the native HMAC-SHA-256 shims (native-hmac.ts). The KEM
- * combiner and the age format are not touched.
+ * `@noble/hashes/hkdf.js` resolve to the native HMAC-SHA-256 shims (native-hmac.ts), and
+ * `@scure/base` to one whose base64 encoders are Buffer's (native-base64.ts). The KEM combiner and
+ * the age format are not touched.
  */
+import { BASE64_SHIM_SOURCE } from './native-base64.js';
 import { HKDF_SHIM_SOURCE, HMAC_SHIM_SOURCE } from './native-hmac.js';
 import { MLKEM_SHIM_SOURCE } from './native-mlkem.js';
 import { SHA3_SHIM_SOURCE } from './native-sha3.js';
@@ -28,6 +30,7 @@ const SHIMS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   '/age-encryption/dist/': {
     '@noble/hashes/hmac.js': dataUrl(HMAC_SHIM_SOURCE),
     '@noble/hashes/hkdf.js': dataUrl(HKDF_SHIM_SOURCE),
+    '@scure/base': dataUrl(BASE64_SHIM_SOURCE),
   },
 };
 

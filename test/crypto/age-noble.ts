@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { Decrypter, armor, generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { expect } from 'vitest';
+import { encryptArmored } from '../../src/crypto/age-identity.js';
 import { NATIVE_HOOKS_URL, type NativeHooksData } from '../../src/crypto/native-hooks.js';
 
 const hybridPath = () =>
@@ -112,4 +114,14 @@ export async function expectHybridLikePureNoble(
     expect(opened).toBe(shared);
     expect(rejected).not.toBe(shared);
   }
+}
+
+/** A file the age workers encrypt (with every shim in use) decrypts with age-encryption as is. */
+export async function expectWorkerFileDecrypts(text: string): Promise<void> {
+  const id = await generateHybridIdentity();
+  const plaintext = new TextEncoder().encode(text);
+  const file = await encryptArmored('wrapTo', await identityToRecipient(id), plaintext);
+  const d = new Decrypter();
+  d.addIdentity(id);
+  expect(await d.decrypt(armor.decode(file), 'text')).toBe(text);
 }

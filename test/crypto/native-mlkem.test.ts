@@ -277,6 +277,7 @@ describe('native ML-KEM-768', () => {
       sha3: true,
       mlkem: true,
       hmac: true,
+      base64: true,
     });
     const identity = await generateHybridIdentity();
     const recipient = await identityToRecipient(identity);

@@ -99,6 +99,7 @@ describe('native SHA-3 for ML-KEM', () => {
       sha3: true,
       mlkem: true,
       hmac: true,
+      base64: true,
     });
   });
 });
