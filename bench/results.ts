@@ -27,6 +27,9 @@ export interface ScenarioResult {
    * served); these are the latencies at the maximum rate.
    */
   readonly halfRate?: number;
+  /** Experience: the bare echo route's latency at the same paced rate (`halfRate`'s target rate). */
+  readonly baselineHalfRateP50Ms?: number;
+  readonly baselineHalfRateP99Ms?: number;
   readonly saturatedP50Ms?: number | null;
   readonly saturatedP99Ms?: number | null;
   /** startup-10k-keys: keys in the store when it started. */

@@ -1,7 +1,8 @@
 /**
  * `experience-encrypt` and `experience-decrypt` (issue 10, scenario 3): 1 KiB plaintexts for 256
  * users, each next to a bare route echoing the same JSON bodies; then the latency at half the
- * maximum rate just measured (open loop at an even pace, ../paced.ts).
+ * maximum rate just measured (open loop at an even pace, ../paced.ts), and the bare echo's at the
+ * same paced rate.
  */
 import { randomBytes } from 'node:crypto';
 import type { Site } from '../site.js';
@@ -74,15 +75,22 @@ export async function experience(site: Site, t: Timing): Promise<ScenarioResult[
     const baseline = cycling(BARE.echo, bodies);
     const pair = pairResult(name, site, await measurePair(site, scenario, baseline, t));
     const half = await halfRate(site, scenario, pair.rate!, t);
+    // The bare echo at the very same paced rate: what the machine, the load generator and
+    // Fastify give a route that does nothing, the floor under the scenario's latency.
+    const bareHalf = await halfRate(site, baseline, pair.rate!, t);
     // p50Ms/p99Ms are the latency the target names: at half the maximum rate.
     results.push({
       ...pair,
       p50Ms: half.p50Ms,
       p99Ms: half.p99Ms,
       halfRate: half.rate,
+      baselineHalfRateP50Ms: bareHalf.p50Ms,
+      baselineHalfRateP99Ms: bareHalf.p99Ms,
       saturatedP50Ms: pair.p50Ms,
       saturatedP99Ms: pair.p99Ms,
-      ...(half.failed ? { failed: (pair.failed ?? 0) + half.failed } : {}),
+      ...(half.failed + bareHalf.failed
+        ? { failed: (pair.failed ?? 0) + half.failed + bareHalf.failed }
+        : {}),
     });
   }
   return results;
