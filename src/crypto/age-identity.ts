@@ -2,9 +2,10 @@
  * Native age identities and recipients from 32-byte seeds (API.md "Replicate"; age v1 and its
  * ML-KEM-768 + X25519 hybrid, as age-encryption 0.3 implements them). An identity is the seed
  * bech32-encoded under the HRP `AGE-SECRET-KEY-PQ-` (kind `mlkem768x25519`) or `AGE-SECRET-KEY-`
- * (kind `x25519`), in upper case. The codec is @scure/base's bech32, the one age-encryption itself
- * uses, so these strings are exactly what its generateHybridIdentity / generateX25519Identity make
- * for the same 32 bytes. Recipients come from age-encryption's `identityToRecipient`;
+ * (kind `x25519`), in upper case. It is written by `identityBytes` and parsed with @scure/base's
+ * bech32, the codec age-encryption itself uses; both agree with it, so these strings are exactly
+ * what its generateHybridIdentity / generateX25519Identity make for the same 32 bytes (tested).
+ * Recipients come from age-encryption's `identityToRecipient`;
  * encryption runs on worker threads (`encryptArmored`).
  */
 import { bech32 } from '@scure/base';
@@ -38,13 +39,6 @@ export function isAgeKind(value: string): value is AgeKind {
   return (AGE_KINDS as readonly string[]).includes(value);
 }
 
-/** The identity string of a seed: `AGE-SECRET-KEY-PQ-1...` or `AGE-SECRET-KEY-1...`. */
-export function encodeIdentity(kind: AgeKind, seed: Uint8Array): string {
-  if (seed.length !== AGE_SEED_BYTES)
-    throw new Error(`an age identity seed is ${AGE_SEED_BYTES} bytes`);
-  return bech32.encodeFromBytes(HRP[kind], seed).toUpperCase();
-}
-
 /** Bech32's data alphabet (BIP 173), upper case as in an identity, as ASCII codes. */
 const IDENTITY_ALPHABET = Uint8Array.from('QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L', (c) =>
   c.charCodeAt(0),
@@ -61,10 +55,11 @@ function polymodStep(chk: number, value: number): number {
 }
 
 /**
- * `encodeIdentity`'s string as ASCII bytes, written without the identity ever being a string: a
+ * The identity of a seed as ASCII bytes, written without the identity ever being a string: a
  * JavaScript string cannot be wiped and lives until the garbage collector moves it, while these
- * bytes are the caller's to wipe (the replicate service encrypts them and wipes them). The same
- * bytes as `encodeIdentity` (tested): bech32 (BIP 173) over the lower-case HRP, upper-cased.
+ * bytes are the caller's to wipe (the replicate service encrypts them and wipes them). Bech32
+ * (BIP 173) over the lower-case HRP, upper-cased: what @scure/base's `bech32.encodeFromBytes`
+ * gives, upper-cased, and what age-encryption generates (tested).
  */
 export function identityBytes(kind: AgeKind, seed: Uint8Array): Uint8Array {
   if (seed.length !== AGE_SEED_BYTES)
@@ -100,6 +95,14 @@ export function identityBytes(kind: AgeKind, seed: Uint8Array): Uint8Array {
   words.fill(0);
   acc = chk = 0;
   return out;
+}
+
+/**
+ * The identity string of a seed: `AGE-SECRET-KEY-PQ-1...` or `AGE-SECRET-KEY-1...`, the string of
+ * `identityBytes` (for what needs a string: `recipientOf`, tests).
+ */
+export function encodeIdentity(kind: AgeKind, seed: Uint8Array): string {
+  return Buffer.from(identityBytes(kind, seed)).toString('latin1');
 }
 
 /** Parses an identity string back to its kind and seed; throws on anything else. */
