@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Decrypter, armor, generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { expect } from 'vitest';
-import { encryptArmored } from '../../src/crypto/age-identity.js';
+import { encryptArmored, type AgeWorkersNativeCrypto } from '../../src/crypto/age-identity.js';
 import { NATIVE_HOOKS_URL, type NativeHooksData } from '../../src/crypto/native-hooks.js';
 
 const hybridPath = () =>
@@ -125,3 +125,12 @@ export async function expectWorkerFileDecrypts(text: string): Promise<void> {
   d.addIdentity(id);
   expect(await d.decrypt(armor.decode(file), 'text')).toBe(text);
 }
+
+/** What the age workers run on when every native replacement loaded (`ageWorkersNativeCrypto`). */
+export const ALL_NATIVE: AgeWorkersNativeCrypto = {
+  x25519: true,
+  sha3: true,
+  mlkem: true,
+  hmac: true,
+  base64: true,
+};
