@@ -43,7 +43,7 @@ class Connection {
   private readonly socket: net.Socket;
   private buffered: Buffer = Buffer.alloc(0);
   private current: Pending | undefined;
-  closed = false;
+  private closed = false;
 
   constructor(
     port: number,
@@ -53,19 +53,8 @@ class Connection {
   ) {
     this.socket = net.connect({ port, host, noDelay: true });
     this.socket.on('data', (d: Buffer) => this.onData(d));
-    const end = (why: string) => {
-      if (this.closed) return;
-      this.closed = true;
-      const p = this.current;
-      this.current = undefined;
-      this.lost(this, p, why);
-    };
-    this.socket.on('error', (e) => end(e.message));
-    this.socket.on('close', () => end('connection closed by the server'));
-  }
-
-  get busy(): boolean {
-    return this.current !== undefined;
+    this.socket.on('error', (e) => this.fail(e.message));
+    this.socket.on('close', () => this.fail('connection closed by the server'));
   }
 
   send(p: Pending): void {
@@ -73,6 +62,7 @@ class Connection {
     this.socket.write(p.bytes);
   }
 
+  /** Closes it at the end of a run: not a loss. */
   destroy(): void {
     this.closed = true;
     this.socket.destroy();
@@ -95,10 +85,12 @@ class Connection {
     this.done(this, p, head.status, body);
   }
 
+  /** The connection is lost (an error, the server closed it, a response it cannot read), once. */
   private fail(why: string): void {
+    if (this.closed) return;
+    this.destroy();
     const p = this.current;
     this.current = undefined;
-    this.destroy();
     this.lost(this, p, why);
   }
 }
