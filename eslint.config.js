@@ -9,6 +9,7 @@ export default tseslint.config(
       'data',
       'native/bls/build',
       'native/mlkem/build',
+      'native/aead/build',
       'coverage',
       'test-artifacts',
       '.tmp',

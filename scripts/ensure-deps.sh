@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what Zoo KMS needs on a fresh Debian machine: SoftHSM2 (the embedded key provider),
 # and for tests also opensc (pkcs11-tool) and age (interop checks). Then the npm packages, whose
-# native addons (pkcs11js, better-sqlite3, our BLS and ML-KEM addons) build from source, offline.
+# native addons (pkcs11js, better-sqlite3, our BLS, ML-KEM and AES-GCM addons) build from source, offline.
 # Usage: ensure-deps.sh [runtime|test]
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,7 +27,8 @@ fi
 
 stamp=node_modules/.zoo-kms-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] ||
-  [ ! -f native/bls/build/Release/zoo_bls.node ] || [ ! -f native/mlkem/build/Release/zoo_mlkem.node ]; then
+  [ ! -f native/bls/build/Release/zoo_bls.node ] || [ ! -f native/mlkem/build/Release/zoo_mlkem.node ] ||
+  [ ! -f native/aead/build/Release/zoo_aead.node ]; then
   echo "installing npm packages (native addons build from source)"
   npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp"
