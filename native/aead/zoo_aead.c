@@ -65,12 +65,13 @@ static int read_args(napi_env env, napi_callback_info info, struct args *a) {
 /* One GCM pass over a->in into out (enc: 1 seal, 0 open); for open, tag is checked by Final. */
 static int gcm(const struct args *a, unsigned char *out, size_t n, unsigned char *tag, int enc) {
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  unsigned char end[TAG_BYTES]; /* GCM's Final writes no bytes; out may be empty (NULL) */
   int len, ok = ctx != NULL &&
                 EVP_CipherInit_ex2(ctx, aes_gcm, a->key, a->iv, enc, NULL) == 1;
   if (ok && a->aad_len > 0) ok = EVP_CipherUpdate(ctx, NULL, &len, a->aad, (int)a->aad_len) == 1;
   if (ok && n > 0) ok = EVP_CipherUpdate(ctx, out, &len, a->in, (int)n) == 1 && (size_t)len == n;
   if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, tag) == 1;
-  if (ok) ok = EVP_CipherFinal_ex(ctx, out + n, &len) == 1 && len == 0;
+  if (ok) ok = EVP_CipherFinal_ex(ctx, end, &len) == 1 && len == 0;
   if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, tag) == 1;
   EVP_CIPHER_CTX_free(ctx); /* resets first: OpenSSL wipes the key schedule it held */
   return ok;
