@@ -6,6 +6,7 @@
     {
       "target_name": "zoo_aead",
       "sources": ["zoo_aead.c"],
+      "include_dirs": ["../common"],
       "cflags": ["-O2", "-fPIC", "-std=c99", "-fvisibility=hidden"]
     }
   ]

@@ -9,15 +9,13 @@
  */
 #include <limits.h>
 #include <pthread.h>
-#include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include "zoo_napi.h"
 
 #define KEY_BYTES 32
 #define IV_BYTES 12
 #define TAG_BYTES 16
-
-#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
 
 /* A Uint8Array's bytes; NULL data is fine for an empty one (never dereferenced then). */
 static int get_bytes(napi_env env, napi_value v, unsigned char **data, size_t *len) {
@@ -26,19 +24,6 @@ static int get_bytes(napi_env env, napi_value v, unsigned char **data, size_t *l
   size_t off;
   if (napi_get_typedarray_info(env, v, &type, len, (void **)data, &ab, &off) != napi_ok) return 0;
   return type == napi_uint8_array && *len <= INT_MAX - TAG_BYTES;
-}
-
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
-
-/* A new Uint8Array of n bytes, written through *data. */
-static napi_value new_bytes(napi_env env, size_t n, unsigned char **data) {
-  napi_value ab, out;
-  CHECK(napi_create_arraybuffer(env, n, (void **)data, &ab));
-  CHECK(napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &out));
-  return out;
 }
 
 /* AES-256-GCM fetched once from OpenSSL's default provider (an implicit fetch per call costs more
@@ -83,12 +68,12 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
   unsigned char *out;
   napi_value result;
   if (!read_args(env, info, &a))
-    return fail(env, "seal takes key (32 bytes), iv (12 bytes), plaintext and aad as Uint8Arrays");
+    return type_error(env, "seal takes key (32 bytes), iv (12 bytes), plaintext and aad as Uint8Arrays");
   result = new_bytes(env, a.in_len + TAG_BYTES, &out);
   if (result == NULL) return NULL;
   if (!gcm(&a, out, a.in_len, out + a.in_len, 1)) {
     OPENSSL_cleanse(out, a.in_len + TAG_BYTES);
-    return fail(env, "AES-256-GCM encryption failed");
+    return type_error(env, "AES-256-GCM encryption failed");
   }
   return result;
 }
@@ -100,7 +85,7 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
   napi_value result, null;
   size_t n;
   if (!read_args(env, info, &a))
-    return fail(env, "open takes key (32 bytes), iv (12 bytes), sealed and aad as Uint8Arrays");
+    return type_error(env, "open takes key (32 bytes), iv (12 bytes), sealed and aad as Uint8Arrays");
   CHECK(napi_get_null(env, &null));
   if (a.in_len < TAG_BYTES) return null;
   n = a.in_len - TAG_BYTES;
@@ -119,7 +104,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"open", NULL, aead_open, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   pthread_once(&aes_gcm_once, fetch_aes_gcm);
-  if (aes_gcm == NULL) return fail(env, "OpenSSL has no AES-256-GCM");
+  if (aes_gcm == NULL) return type_error(env, "OpenSSL has no AES-256-GCM");
   CHECK(napi_define_properties(env, exports, 2, props));
   return exports;
 }

@@ -10,7 +10,7 @@
         "../../node_modules/c-kzg/deps/blst/src/server.c",
         "../../node_modules/c-kzg/deps/blst/build/assembly.S"
       ],
-      "include_dirs": ["../../node_modules/c-kzg/deps/blst/bindings"],
+      "include_dirs": ["../../node_modules/c-kzg/deps/blst/bindings", "../common"],
       "defines": ["__BLST_PORTABLE__"],
       "cflags": ["-O2", "-fPIC", "-fno-builtin-memcpy"]
     }

@@ -6,11 +6,9 @@
  *
  * Secret scalars live only on this stack frame and are wiped before return.
  */
-#include <node_api.h>
 #include <string.h>
 #include "blst.h"
-
-#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
+#include "zoo_napi.h"
 
 static void wipe(void *p, size_t n) {
   volatile unsigned char *v = (volatile unsigned char *)p;
@@ -23,11 +21,6 @@ static int get_bytes(napi_env env, napi_value v, unsigned char **data, size_t *l
   size_t off;
   if (napi_get_typedarray_info(env, v, &type, len, (void **)data, &ab, &off) != napi_ok) return 0;
   return type == napi_uint8_array;
-}
-
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
 }
 
 static napi_value make_buffer(napi_env env, const unsigned char *src, size_t n) {
@@ -53,8 +46,8 @@ static napi_value public_key(napi_env env, napi_callback_info info) {
   blst_scalar sk;
   blst_p1 pk;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !get_bytes(env, argv[0], &skb, &skl)) return fail(env, "secretKey must be a Uint8Array");
-  if (!read_sk(&sk, skb, skl)) { wipe(&sk, sizeof sk); return fail(env, "invalid secret key"); }
+  if (argc < 1 || !get_bytes(env, argv[0], &skb, &skl)) return type_error(env, "secretKey must be a Uint8Array");
+  if (!read_sk(&sk, skb, skl)) { wipe(&sk, sizeof sk); return type_error(env, "invalid secret key"); }
   blst_sk_to_pk_in_g1(&pk, &sk);
   wipe(&sk, sizeof sk);
   blst_p1_compress(out, &pk);
@@ -71,9 +64,9 @@ static napi_value sign(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3 || !get_bytes(env, argv[0], &skb, &skl) || !get_bytes(env, argv[1], &msg, &ml) ||
       !get_bytes(env, argv[2], &dst, &dl))
-    return fail(env, "sign(secretKey, message, dst) takes three Uint8Arrays");
-  if (dl == 0 || dl > 255) return fail(env, "dst must be 1 to 255 bytes");
-  if (!read_sk(&sk, skb, skl)) { wipe(&sk, sizeof sk); return fail(env, "invalid secret key"); }
+    return type_error(env, "sign(secretKey, message, dst) takes three Uint8Arrays");
+  if (dl == 0 || dl > 255) return type_error(env, "dst must be 1 to 255 bytes");
+  if (!read_sk(&sk, skb, skl)) { wipe(&sk, sizeof sk); return type_error(env, "invalid secret key"); }
   blst_hash_to_g2(&h, msg, ml, dst, dl, NULL, 0);
   blst_sign_pk_in_g1(&sig, &h, &sk); /* constant-time scalar multiplication */
   wipe(&sk, sizeof sk);
@@ -103,7 +96,7 @@ static napi_value verify(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4 || !get_bytes(env, argv[0], &pks, &pl) || !get_bytes(env, argv[1], &msg, &ml) ||
       !get_bytes(env, argv[2], &sigb, &sl) || !get_bytes(env, argv[3], &dst, &dl))
-    return fail(env, "verify(publicKeys, message, signature, dst) takes four Uint8Arrays");
+    return type_error(env, "verify(publicKeys, message, signature, dst) takes four Uint8Arrays");
   if (pl == 0 || pl % 48 != 0) result = -1;
   else if (sl != 96 || blst_p2_uncompress(&sig, sigb) != BLST_SUCCESS || !blst_p2_affine_in_g2(&sig)) result = -2;
   else {
@@ -131,7 +124,7 @@ static napi_value point_valid(napi_env env, napi_callback_info info, int g2) {
   blst_p2_affine p2;
   int ok = 0;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !get_bytes(env, argv[0], &b, &len)) return fail(env, "point must be a Uint8Array");
+  if (argc < 1 || !get_bytes(env, argv[0], &b, &len)) return type_error(env, "point must be a Uint8Array");
   if (!g2 && len == 48) ok = blst_p1_uncompress(&p1, b) == BLST_SUCCESS && blst_p1_affine_in_g1(&p1);
   if (g2 && len == 96) ok = blst_p2_uncompress(&p2, b) == BLST_SUCCESS && blst_p2_affine_in_g2(&p2);
   CHECK(napi_get_boolean(env, ok, &out));

@@ -24,7 +24,7 @@
         "<(kem)/symmetric-shake.c",
         "<(kem)/verify.c"
       ],
-      "include_dirs": ["<(kem)", "<(pqclean)/common"],
+      "include_dirs": ["<(kem)", "<(pqclean)/common", "../common"],
       "cflags": ["-O2", "-fPIC", "-std=c99", "-fvisibility=hidden"]
     }
   ]

@@ -12,15 +12,14 @@
  * PQClean's own stack frames (the secret vector, the coins, the key before it is returned) are
  * not wiped by PQClean: after each call the stack it used is overwritten (burn_stack).
  */
-#include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fips202.h"
 #include "kem.h"
 #include "params.h"
 #include "randombytes.h"
+#include "zoo_napi.h"
 
-#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
 
 #define PK_BYTES KYBER_PUBLICKEYBYTES   /* 1184 */
 #define SK_BYTES KYBER_SECRETKEYBYTES   /* 2400 */
@@ -57,19 +56,6 @@ static int get_bytes(napi_env env, napi_value v, unsigned char **data, size_t le
   size_t n, off;
   if (napi_get_typedarray_info(env, v, &type, &n, (void **)data, &ab, &off) != napi_ok) return 0;
   return type == napi_uint8_array && n == len;
-}
-
-static napi_value type_error(napi_env env, const char *msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
-
-/* A new Uint8Array of n bytes; *data points at its memory. */
-static napi_value new_bytes(napi_env env, size_t n, unsigned char **data) {
-  napi_value ab, out;
-  CHECK(napi_create_arraybuffer(env, n, (void **)data, &ab));
-  CHECK(napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &out));
-  return out;
 }
 
 /* FIPS 203 sec. 7.2, input check 2: every ByteDecode12 coefficient of t-hat is below q. */
