@@ -29,6 +29,8 @@ export interface Measured extends LoadResult {
   /** Server CPU per answered request, all threads and the main thread (less noisy than rates). */
   readonly cpuUsPerRequest: number;
   readonly mainCpuUsPerRequest: number;
+  /** The server's main thread's time runnable but waiting for a core, per request. */
+  readonly mainWaitUsPerRequest: number;
   /** Busy CPU of the whole machine (server, load generator, PostgreSQL, others) per request. */
   readonly machineCpuUsPerRequest: number;
 }
@@ -52,6 +54,7 @@ export async function measure(site: Site, t: Target, o: LoadOptions): Promise<Me
     ...r,
     cpuUsPerRequest: per(cpu1.all - cpu0.all),
     mainCpuUsPerRequest: per(cpu1.main - cpu0.main),
+    mainWaitUsPerRequest: per(cpu1.mainWait - cpu0.mainWait),
     machineCpuUsPerRequest: per(machineBusySeconds() - busy0),
   };
 }

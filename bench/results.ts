@@ -19,6 +19,9 @@ export interface ScenarioResult {
   /** The same, main thread only (HTTP, auth, store, audit; BLS signing runs on workers). */
   readonly mainCpuUsPerRequest?: number;
   readonly baselineMainCpuUsPerRequest?: number;
+  /** The main thread's time runnable but waiting for a core (the machine's two cores are shared), per request. */
+  readonly mainWaitUsPerRequest?: number;
+  readonly baselineMainWaitUsPerRequest?: number;
   /** Busy CPU of the whole machine per request: the server, the load generator and PostgreSQL. */
   readonly machineCpuUsPerRequest?: number;
   readonly baselineMachineCpuUsPerRequest?: number;
@@ -30,6 +33,9 @@ export interface ScenarioResult {
   /** Experience: the bare echo route's latency at the same paced rate (`halfRate`'s target rate). */
   readonly baselineHalfRateP50Ms?: number;
   readonly baselineHalfRateP99Ms?: number;
+  /** Experience: the server's main thread during the paced run, for the route and the bare echo. */
+  readonly halfRateMain?: MainThreadLoad;
+  readonly baselineHalfRateMain?: MainThreadLoad;
   readonly saturatedP50Ms?: number | null;
   readonly saturatedP99Ms?: number | null;
   /** startup-10k-keys: keys in the store when it started. */
@@ -38,6 +44,15 @@ export interface ScenarioResult {
   readonly failed?: number;
   readonly firstFailure?: string;
   readonly note?: string;
+}
+
+/** What the server's main thread did during a run. */
+export interface MainThreadLoad {
+  /** Share of the run's wall time the main thread was on a core (0 to 1). */
+  readonly busy: number;
+  readonly cpuUsPerRequest: number;
+  /** Time it was runnable but waiting for a core, per request. */
+  readonly waitUsPerRequest: number;
 }
 
 export function emptyResult(name: string, store: ScenarioResult['store']): ScenarioResult {
@@ -80,6 +95,7 @@ export function table(scenarios: ScenarioResult[]): string {
     's',
     'server us/req',
     'main us/req',
+    'main wait us/req',
     'machine us/req',
     'failed',
   ];
@@ -98,6 +114,9 @@ export function table(scenarios: ScenarioResult[]): string {
     s.mainCpuUsPerRequest === undefined
       ? ''
       : `${fmt(s.mainCpuUsPerRequest)}/${fmt(s.baselineMainCpuUsPerRequest ?? null)}`,
+    s.mainWaitUsPerRequest === undefined
+      ? ''
+      : `${fmt(s.mainWaitUsPerRequest)}/${fmt(s.baselineMainWaitUsPerRequest ?? null)}`,
     s.machineCpuUsPerRequest === undefined
       ? ''
       : `${fmt(s.machineCpuUsPerRequest)}/${fmt(s.baselineMachineCpuUsPerRequest ?? null)}`,
@@ -107,4 +126,21 @@ export function table(scenarios: ScenarioResult[]): string {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * One line per experience scenario: what the main thread did at half the maximum rate, the route
+ * beside the bare echo (the latency targets are set there, and the main thread is their bound).
+ */
+export function halfRateLines(scenarios: ScenarioResult[]): string[] {
+  const load = (m: MainThreadLoad) =>
+    `main thread on a core ${(m.busy * 100).toFixed(0)}% of the time, ` +
+    `${fmt(m.cpuUsPerRequest)} us per request, ${fmt(m.waitUsPerRequest)} us waiting for a core`;
+  return scenarios
+    .filter((s) => s.halfRateMain && s.baselineHalfRateMain)
+    .map(
+      (s) =>
+        `${s.store} ${s.name} at ${fmt(s.halfRate ?? null)}/s: ${load(s.halfRateMain!)}; ` +
+        `the bare echo: ${load(s.baselineHalfRateMain!)}`,
+    );
 }

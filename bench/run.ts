@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_SERVER, openSite, type StoreKind } from './site.js';
 import { FULL, QUICK, type Timing } from './measure.js';
-import { table, writeResults, type ScenarioResult } from './results.js';
+import { halfRateLines, table, writeResults, type ScenarioResult } from './results.js';
 import { checkTargets } from './targets.js';
 import { blsNative } from './scenarios/bls-native.js';
 import { bridgeSign, validatorSign } from './scenarios/signing.js';
@@ -88,6 +88,7 @@ const main = only.has('startup-10k-keys') ? compileSources() : '';
 for (const store of stores) await onStore(store, main);
 writeResults(values.out, results, mode);
 process.stdout.write('\n' + table(results) + '\n\n');
+for (const line of halfRateLines(results)) process.stdout.write(line + '\n');
 for (const c of checkTargets(results))
   process.stdout.write(`${c.met ? 'met  ' : 'UNMET'}  ${c.target}: ${c.value}\n`);
 log(`${mode} run: ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${values.out}`);

@@ -22,8 +22,11 @@ export interface Site {
   readonly port: number;
   readonly base: string;
   adminToken(): string;
-  /** CPU seconds (user + system) the server process has used so far: every thread, and its main thread. */
-  cpuSeconds(): { all: number; main: number };
+  /**
+   * CPU seconds (user + system) the server process has used so far: every thread, and its main
+   * thread; and the seconds its main thread has spent runnable but waiting for a core.
+   */
+  cpuSeconds(): { all: number; main: number; mainWait: number };
   /** Starts `entry`; resolves once `/healthz` answers (or `readyPath` when given). */
   start(entry: string, opts?: { cpuProfDir?: string }): Promise<void>;
   stop(): Promise<void>;
@@ -110,6 +113,17 @@ function cpuOf(file: string): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * The time a thread has spent runnable but not running, waiting on a run queue for a core: the
+ * second field of /proc/<pid>/task/<tid>/schedstat, in nanoseconds (the first is its time on a
+ * core). NaN when the kernel keeps no such figures.
+ */
+export function runQueueSeconds(schedstat: string): number {
+  const fields = schedstat.trim().split(/\s+/);
+  if (fields.length < 2 || !fields.every((f) => /^\d+$/.test(f))) return NaN;
+  return Number(fields[1]) / 1e9;
+}
+
 export async function openSite(store: StoreKind): Promise<Site> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `zoo-kms-bench-${store}-`));
   const pg = store === 'postgres' ? await createPgDatabase() : undefined;
@@ -125,8 +139,13 @@ export async function openSite(store: StoreKind): Promise<Site> {
     adminToken: () => readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim(),
     cpuSeconds: () => {
       const pid = child?.pid;
-      if (pid === undefined) return { all: NaN, main: NaN };
-      return { all: cpuOf(`/proc/${pid}/stat`), main: cpuOf(`/proc/${pid}/task/${pid}/stat`) };
+      if (pid === undefined) return { all: NaN, main: NaN, mainWait: NaN };
+      const main = `/proc/${pid}/task/${pid}`;
+      return {
+        all: cpuOf(`/proc/${pid}/stat`),
+        main: cpuOf(`${main}/stat`),
+        mainWait: runQueueSeconds(readFileSync(`${main}/schedstat`, 'utf8')),
+      };
     },
     async start(entry, opts = {}) {
       child = spawnServer(

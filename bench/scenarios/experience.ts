@@ -11,7 +11,7 @@ import { runPaced } from '../paced.js';
 import { measurePair, type Timing } from '../measure.js';
 import { inParallel, principalToken } from '../provision.js';
 import { BARE } from '../bare-routes.js';
-import type { ScenarioResult } from '../results.js';
+import type { MainThreadLoad, ScenarioResult } from '../results.js';
 import { pairResult } from './signing.js';
 
 const USERS = 256;
@@ -33,7 +33,7 @@ async function halfRate(
   target: Target,
   maxRate: number,
   t: Timing,
-): Promise<{ p50Ms: number; p99Ms: number; rate: number; failed: number }> {
+): Promise<{ p50Ms: number; p99Ms: number; rate: number; failed: number; main: MainThreadLoad }> {
   // The paced load first runs unmeasured for a while: right after the saturated runs the store is
   // still catching up (a WAL grown under saturation is checkpointed, the OS writes back), and that
   // recovery is not the latency at half rate.
@@ -42,12 +42,22 @@ async function halfRate(
     seconds: Math.max(1, 2 * t.warmSeconds),
     rate: maxRate / 2,
   });
+  const cpu0 = site.cpuSeconds();
+  const started = performance.now();
   const r = await runPaced(site.base, target, {
     connections: HALF_RATE_CONNECTIONS,
     seconds: t.seconds,
     rate: maxRate / 2,
   });
-  return { p50Ms: r.p50Ms, p99Ms: r.p99Ms, rate: r.rate, failed: r.failed };
+  const cpu1 = site.cpuSeconds();
+  const wall = (performance.now() - started) / 1000;
+  const per = (s: number) => (r.requests ? (s * 1e6) / r.requests : NaN);
+  const main = {
+    busy: (cpu1.main - cpu0.main) / wall,
+    cpuUsPerRequest: per(cpu1.main - cpu0.main),
+    waitUsPerRequest: per(cpu1.mainWait - cpu0.mainWait),
+  };
+  return { p50Ms: r.p50Ms, p99Ms: r.p99Ms, rate: r.rate, failed: r.failed, main };
 }
 
 export async function experience(site: Site, t: Timing): Promise<ScenarioResult[]> {
@@ -86,6 +96,8 @@ export async function experience(site: Site, t: Timing): Promise<ScenarioResult[
       halfRate: half.rate,
       baselineHalfRateP50Ms: bareHalf.p50Ms,
       baselineHalfRateP99Ms: bareHalf.p99Ms,
+      halfRateMain: half.main,
+      baselineHalfRateMain: bareHalf.main,
       saturatedP50Ms: pair.p50Ms,
       saturatedP99Ms: pair.p99Ms,
       ...(half.failed + bareHalf.failed

@@ -115,6 +115,8 @@ export function pairResult(name: string, site: Site, p: Pair): ScenarioResult {
     baselineCpuUsPerRequest: p.baseline.cpuUsPerRequest,
     mainCpuUsPerRequest: p.scenario.mainCpuUsPerRequest,
     baselineMainCpuUsPerRequest: p.baseline.mainCpuUsPerRequest,
+    mainWaitUsPerRequest: p.scenario.mainWaitUsPerRequest,
+    baselineMainWaitUsPerRequest: p.baseline.mainWaitUsPerRequest,
     machineCpuUsPerRequest: p.scenario.machineCpuUsPerRequest,
     baselineMachineCpuUsPerRequest: p.baseline.machineCpuUsPerRequest,
     ...(failed ? { failed } : {}),
