@@ -29,6 +29,8 @@ export interface Measured extends LoadResult {
   /** Server CPU per answered request, all threads and the main thread (less noisy than rates). */
   readonly cpuUsPerRequest: number;
   readonly mainCpuUsPerRequest: number;
+  /** Share of the run's wall time the server's main thread was on a core (0 to 1). */
+  readonly mainBusy: number;
   /** The server's main thread's time runnable but waiting for a core, per request. */
   readonly mainWaitUsPerRequest: number;
   /** Busy CPU of the whole machine (server, load generator, PostgreSQL, others) per request. */
@@ -44,16 +46,27 @@ function machineBusySeconds(): number {
 }
 
 /** One load run with the server's CPU time over it. */
-export async function measure(site: Site, t: Target, o: LoadOptions): Promise<Measured> {
+export function measure(site: Site, t: Target, o: LoadOptions): Promise<Measured> {
+  return measureRun(site, () => runLoad(site.base, t, o));
+}
+
+/**
+ * Any load run (closed loop, or paced as in ../paced.ts) with what the server and the machine
+ * spent on it.
+ */
+export async function measureRun(site: Site, run: () => Promise<LoadResult>): Promise<Measured> {
   const cpu0 = site.cpuSeconds();
   const busy0 = machineBusySeconds();
-  const r = await runLoad(site.base, t, o);
+  const started = performance.now();
+  const r = await run();
   const cpu1 = site.cpuSeconds();
+  const wall = (performance.now() - started) / 1000;
   const per = (s: number) => (r.requests ? (s * 1e6) / r.requests : NaN);
   return {
     ...r,
     cpuUsPerRequest: per(cpu1.all - cpu0.all),
     mainCpuUsPerRequest: per(cpu1.main - cpu0.main),
+    mainBusy: (cpu1.main - cpu0.main) / wall,
     mainWaitUsPerRequest: per(cpu1.mainWait - cpu0.mainWait),
     machineCpuUsPerRequest: per(machineBusySeconds() - busy0),
   };

@@ -19,7 +19,10 @@ export interface ScenarioResult {
   /** The same, main thread only (HTTP, auth, store, audit; BLS signing runs on workers). */
   readonly mainCpuUsPerRequest?: number;
   readonly baselineMainCpuUsPerRequest?: number;
-  /** The main thread's time runnable but waiting for a core (the machine's two cores are shared), per request. */
+  /**
+   * The main thread's time runnable but waiting for a core (the machine's two cores are shared),
+   * per request.
+   */
   readonly mainWaitUsPerRequest?: number;
   readonly baselineMainWaitUsPerRequest?: number;
   /** Busy CPU of the whole machine per request: the server, the load generator and PostgreSQL. */

@@ -3,7 +3,7 @@
  * database, a server process on 127.0.0.1 with its logs in a file, and an admin client for setup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,7 +116,8 @@ function cpuOf(file: string): number {
 /**
  * The time a thread has spent runnable but not running, waiting on a run queue for a core: the
  * second field of /proc/<pid>/task/<tid>/schedstat, in nanoseconds (the first is its time on a
- * core). NaN when the kernel keeps no such figures.
+ * core). NaN for a text that is not those counts; a kernel without the file gives NaN too
+ * (`cpuSeconds`).
  */
 export function runQueueSeconds(schedstat: string): number {
   const fields = schedstat.trim().split(/\s+/);
@@ -144,7 +145,9 @@ export async function openSite(store: StoreKind): Promise<Site> {
       return {
         all: cpuOf(`/proc/${pid}/stat`),
         main: cpuOf(`${main}/stat`),
-        mainWait: runQueueSeconds(readFileSync(`${main}/schedstat`, 'utf8')),
+        mainWait: existsSync(`${main}/schedstat`)
+          ? runQueueSeconds(readFileSync(`${main}/schedstat`, 'utf8'))
+          : NaN,
       };
     },
     async start(entry, opts = {}) {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Site } from '../site.js';
 import type { Target } from '../load.js';
 import { runPaced } from '../paced.js';
-import { measurePair, type Timing } from '../measure.js';
+import { measurePair, measureRun, type Timing } from '../measure.js';
 import { inParallel, principalToken } from '../provision.js';
 import { BARE } from '../bare-routes.js';
 import type { MainThreadLoad, ScenarioResult } from '../results.js';
@@ -42,20 +42,17 @@ async function halfRate(
     seconds: Math.max(1, 2 * t.warmSeconds),
     rate: maxRate / 2,
   });
-  const cpu0 = site.cpuSeconds();
-  const started = performance.now();
-  const r = await runPaced(site.base, target, {
-    connections: HALF_RATE_CONNECTIONS,
-    seconds: t.seconds,
-    rate: maxRate / 2,
-  });
-  const cpu1 = site.cpuSeconds();
-  const wall = (performance.now() - started) / 1000;
-  const per = (s: number) => (r.requests ? (s * 1e6) / r.requests : NaN);
+  const r = await measureRun(site, () =>
+    runPaced(site.base, target, {
+      connections: HALF_RATE_CONNECTIONS,
+      seconds: t.seconds,
+      rate: maxRate / 2,
+    }),
+  );
   const main = {
-    busy: (cpu1.main - cpu0.main) / wall,
-    cpuUsPerRequest: per(cpu1.main - cpu0.main),
-    waitUsPerRequest: per(cpu1.mainWait - cpu0.mainWait),
+    busy: r.mainBusy,
+    cpuUsPerRequest: r.mainCpuUsPerRequest,
+    waitUsPerRequest: r.mainWaitUsPerRequest,
   };
   return { p50Ms: r.p50Ms, p99Ms: r.p99Ms, rate: r.rate, failed: r.failed, main };
 }

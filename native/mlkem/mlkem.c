@@ -20,7 +20,6 @@
 #include "randombytes.h"
 #include "zoo_napi.h"
 
-
 #define PK_BYTES KYBER_PUBLICKEYBYTES   /* 1184 */
 #define SK_BYTES KYBER_SECRETKEYBYTES   /* 2400 */
 #define CT_BYTES KYBER_CIPHERTEXTBYTES  /* 1088 */
