@@ -122,7 +122,9 @@ export async function addWrap(
 }
 
 /**
- * Destroys versions: state `destroyed`, wraps deleted (crypto-shredding). The state changes first:
+ * Destroys versions (`all`: every version the key has in this transaction, so one a concurrent
+ * rotation added is not missed): state `destroyed`, wraps deleted (crypto-shredding). The caller
+ * holds the key's lock (`lockKey`); a version destroyed before keeps its time. The state changes first:
  * that row lock orders this against the wrap repair (repair.ts), which locks the row and re-reads
  * the state before it adds a blob, so on PostgreSQL a blob added just before is seen by the delete
  * (a new statement snapshot) and one added after is refused.
@@ -130,24 +132,42 @@ export async function addWrap(
 export async function destroyVersions(
   trx: Trx,
   keyId: string,
-  versions: readonly number[],
+  versions: readonly number[] | 'all',
   now: number,
 ): Promise<void> {
-  if (versions.length === 0) return;
+  if (versions !== 'all' && versions.length === 0) return;
   await trx
     .updateTable('key_versions')
     .set({ state: 'destroyed', destroyed_at: now })
     .where('key_id', '=', keyId)
-    .where('version', 'in', versions)
+    .where('state', '!=', 'destroyed')
+    .$if(versions !== 'all', (q) => q.where('version', 'in', versions as readonly number[]))
     .execute();
   await trx
     .deleteFrom('key_wraps')
     .where('key_id', '=', keyId)
-    .where('version', 'in', versions)
+    .$if(versions !== 'all', (q) => q.where('version', 'in', versions as readonly number[]))
     .execute();
-  await touch(trx, keyId, now);
 }
 
-export async function touch(trx: Trx, keyId: string, now: number): Promise<void> {
-  await trx.updateTable('keys').set({ updated_at: now }).where('id', '=', keyId).execute();
+/**
+ * Locks the key's row for the rest of the transaction (on PostgreSQL, the update's row lock; SQLite
+ * has one writer) and answers what it holds now: `destroyed` when the key was destroyed, `gone`
+ * when its row no longer exists (a destroyed key whose name was taken again). Every change to a
+ * key's versions takes this lock first, so rotations and destroys of one key, from any instance,
+ * run one after the other and each sees what the one before it committed.
+ */
+export async function lockKey(
+  trx: Trx,
+  keyId: string,
+  now: number,
+): Promise<'live' | 'destroyed' | 'gone'> {
+  const row = await trx
+    .updateTable('keys')
+    .set({ updated_at: now })
+    .where('id', '=', keyId)
+    .returning('destroyed_at')
+    .executeTakeFirst();
+  if (!row) return 'gone';
+  return row.destroyed_at === null ? 'live' : 'destroyed';
 }

@@ -16,7 +16,7 @@ import {
   type Purpose,
   type Residency,
 } from '../keyring/record.js';
-import { destroyVersions, insertKey, insertVersion, touch } from '../keyring/repository.js';
+import { destroyVersions, insertKey, insertVersion, lockKey } from '../keyring/repository.js';
 import type { Trx } from '../store/writer.js';
 import type { Caller, ServiceDeps } from './context.js';
 
@@ -241,10 +241,16 @@ export class KeysService {
         Math.max(0, ...key.versions.map((v) => v.version)) + 1,
       );
       await audited(this.deps.audit, this.deps.writer, fields, async (trx) => {
-        // The key's row first: on PostgreSQL its lock makes rotations of one key, from any
-        // instance, run one after the other, so each reads the version the previous one made
-        // (they used to insert the same version, and the loser got a 500).
-        await touch(trx, key.id, now);
+        // The key's row first: on PostgreSQL its lock makes rotations (and destroys) of one key,
+        // from any instance, run one after the other, so each reads the version the previous one
+        // made (they used to insert the same version, and the loser got a 500), and a rotation
+        // that waited on the providers while the key was destroyed adds nothing to it.
+        const state = await lockKey(trx, key.id, now);
+        if (state !== 'live')
+          throw new KmsError(
+            'KEY_DESTROYED',
+            `key ${name} was destroyed${state === 'gone' ? ' (its name now names another key)' : ''}`,
+          );
         fields.keyVersion = await nextVersion(trx, key.id);
         await trx
           .updateTable('key_versions')
@@ -300,24 +306,25 @@ export class KeysService {
     const key = await this.require(name);
     if (version !== undefined && !findVersion(key, version))
       throw new KmsError('NOT_FOUND', `key ${name} has no version ${version}`);
-    const versions = version === undefined ? key.versions.map((v) => v.version) : [version];
+    const action = version === undefined ? 'key.destroy' : 'key.destroy_version';
     const now = this.deps.now();
     await audited(
       this.deps.audit,
       this.deps.writer,
-      this.event(
-        caller,
-        version === undefined ? 'key.destroy' : 'key.destroy_version',
-        name,
-        version ?? null,
-      ),
+      this.event(caller, action, name, version ?? null),
       async (trx) => {
-        await destroyVersions(trx, key.id, versions, now);
+        // The key's lock first, as a rotation takes it: a rotation committed meanwhile (here or on
+        // another instance) is then in what `all` destroys, and one still waiting sees the key
+        // destroyed and refuses.
+        if ((await lockKey(trx, key.id, now)) === 'gone')
+          throw new KmsError('NOT_FOUND', `key ${name} was destroyed and its name taken again`);
+        await destroyVersions(trx, key.id, version === undefined ? 'all' : [version], now);
         if (version === undefined)
           await trx
             .updateTable('keys')
             .set({ destroyed_at: now })
             .where('id', '=', key.id)
+            .where('destroyed_at', 'is', null)
             .execute();
         await this.deps.invalidations.bump(trx, 'keys');
       },

@@ -269,6 +269,73 @@ describe('keys: lifecycle', () => {
     expect(rotations).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  /** Every version of `name` is destroyed, and using the key is refused as destroyed. */
+  async function expectShredded(name: string): Promise<void> {
+    const key = await t.call('GET', `/v1/keys/${name}`);
+    expect(key.body.versions.map((v: { state: string }) => v.state)).toEqual(
+      key.body.versions.map(() => 'destroyed'),
+    );
+    const token = await principalToken(t, `enc-${name}`, 'encryption', [name]);
+    const use = await t.call('POST', `/v1/keys/${name}/encrypt`, {
+      token,
+      body: { plaintext: b64('after the destroy') },
+    });
+    expect([use.status, use.body.error?.code]).toEqual([410, 'KEY_DESTROYED']);
+  }
+
+  it('a rotation still waiting on the providers when its key is destroyed adds nothing to it', async () => {
+    const name = 'rot-then-destroy';
+    await t.call('POST', '/v1/keys', {
+      body: { name, algorithm: 'aes-256-gcm', purpose: 'encryption' },
+    });
+    const keyring = t.kms.services.keyring;
+    const wrapForAll = keyring.wrapForAll.bind(keyring);
+    let entered!: () => void;
+    let release!: () => void;
+    const inWrap = new Promise<void>((r) => (entered = r));
+    const gate = new Promise<void>((r) => (release = r));
+    keyring.wrapForAll = async (...args) => {
+      entered();
+      await gate;
+      return wrapForAll(...args);
+    };
+    try {
+      const rotating = t.call('POST', `/v1/keys/${name}/rotate`);
+      await inWrap;
+      expect((await t.call('DELETE', `/v1/keys/${name}`)).status).toBe(200);
+      release();
+      const rotated = await rotating;
+      expect([rotated.status, rotated.body.error?.code]).toEqual([410, 'KEY_DESTROYED']);
+    } finally {
+      keyring.wrapForAll = wrapForAll;
+    }
+    await expectShredded(name);
+  });
+
+  it('a destroy destroys a version a rotation committed after the destroy read the key', async () => {
+    const name = 'destroy-then-rot';
+    await t.call('POST', '/v1/keys', {
+      body: { name, algorithm: 'aes-256-gcm', purpose: 'encryption' },
+    });
+    const keys = t.kms.services.keys;
+    const require = keys.require.bind(keys);
+    // The destroy reads the key (version 1 only), then a rotation commits version 2.
+    keys.require = async (n) => {
+      const read = await require(n);
+      keys.require = require;
+      expect((await t.call('POST', `/v1/keys/${n}/rotate`)).status).toBe(200);
+      return read;
+    };
+    try {
+      expect((await t.call('DELETE', `/v1/keys/${name}`)).status).toBe(200);
+    } finally {
+      keys.require = require;
+    }
+    const key = await t.call('GET', `/v1/keys/${name}`);
+    expect(key.body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    await expectShredded(name);
+  });
+
   it('refuses duplicate names, wrong purposes and rotation of validator keys', async () => {
     expect(
       (
