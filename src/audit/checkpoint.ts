@@ -8,8 +8,8 @@ import type { Database } from '../store/schema.js';
 import type { Writer } from '../store/writer.js';
 
 export interface CheckpointSigner {
-  readonly keyVersion: number;
-  sign(body: Uint8Array): Promise<Uint8Array>;
+  /** The signature, and the version of the audit key that made it. */
+  sign(body: Uint8Array): Promise<{ signature: Uint8Array; keyVersion: number }>;
 }
 
 export interface ChainHead {
@@ -83,7 +83,7 @@ export async function makeCheckpoint(
     chains: await chainHeads(db),
   };
   const encoded = encodeBody(body);
-  const signature = await signer.sign(encoded);
+  const { signature, keyVersion } = await signer.sign(encoded);
   await writer.run((trx) =>
     trx
       .insertInto('audit_checkpoints')
@@ -93,7 +93,7 @@ export async function makeCheckpoint(
         ts,
         body: Buffer.from(encoded).toString('utf8'),
         signature: Buffer.from(signature),
-        key_version: signer.keyVersion,
+        key_version: keyVersion,
       })
       .execute(),
   );

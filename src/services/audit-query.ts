@@ -102,16 +102,22 @@ export class AuditQuery {
     return key;
   }
 
-  /** Signs checkpoint bodies with the active audit key version (inside the device when it can). */
+  /**
+   * Signs checkpoint bodies with the audit key's version that is active when each is signed
+   * (inside the device when it can), so a rotation of the key takes effect at once, on every
+   * instance, without a restart. Checks now that there is one.
+   */
   async signer(): Promise<CheckpointSigner> {
-    const key = await this.auditKey();
-    const version = activeVersion(key)!;
+    await this.auditKey();
     return {
-      keyVersion: version.version,
-      sign: (body) =>
-        this.deps.keyring.canInDevice(version, 'ed25519')
+      sign: async (body) => {
+        const key = await this.auditKey();
+        const version = activeVersion(key)!;
+        const signature = await (this.deps.keyring.canInDevice(version, 'ed25519')
           ? this.deps.keyring.inDevice(key, version, 'ed25519', (p, ref) => p.sign(ref, body))
-          : this.deps.keyring.withSecret(key, version, (seed) => ed25519Sign(seed, body)),
+          : this.deps.keyring.withSecret(key, version, (seed) => ed25519Sign(seed, body)));
+        return { signature, keyVersion: version.version };
+      },
     };
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Services } from '../app.js';
 import type { Caller } from './context.js';
 import { AUDIT_KEY } from './audit-query.js';
+import { activeVersion } from '../keyring/record.js';
 
 const SYSTEM: Caller = {
   principal: { name: 'system', role: 'admin', scopes: [], certificateFingerprints: [] },
@@ -17,7 +18,9 @@ const SYSTEM: Caller = {
 
 export async function bootstrap(services: Services, logger: Logger): Promise<string | undefined> {
   return services.deps.lock.withLock('bootstrap', async () => {
-    if (!(await services.keyring.get(AUDIT_KEY))) {
+    const auditKey = await services.keyring.get(AUDIT_KEY);
+    if (!auditKey || auditKey.destroyedAt !== null) {
+      // A destroyed one (by a version of the KMS that allowed it) is replaced: the name is free.
       services.keyring.forgetAll();
       await services.keys.create(
         SYSTEM,
@@ -25,6 +28,9 @@ export async function bootstrap(services: Services, logger: Logger): Promise<str
         true,
       );
       logger.info('created the audit checkpoint key');
+    } else if (!activeVersion(auditKey)) {
+      await services.keys.rotate(SYSTEM, AUDIT_KEY);
+      logger.warn('the audit checkpoint key had no active version: rotated it');
     }
     if (await services.auth.hasPrincipals()) return undefined;
     await services.auth.createPrincipal({

@@ -307,6 +307,8 @@ export class KeysService {
     if (version !== undefined && !findVersion(key, version))
       throw new KmsError('NOT_FOUND', `key ${name} has no version ${version}`);
     const action = version === undefined ? 'key.destroy' : 'key.destroy_version';
+    if (key.purpose === 'audit-checkpoint' && version === undefined)
+      await this.refuse(caller, action, key, auditKeyStays(name));
     const now = this.deps.now();
     await audited(
       this.deps.audit,
@@ -318,6 +320,12 @@ export class KeysService {
         // destroyed and refuses.
         if ((await lockKey(trx, key.id, now)) === 'gone')
           throw new KmsError('NOT_FOUND', `key ${name} was destroyed and its name taken again`);
+        if (
+          key.purpose === 'audit-checkpoint' &&
+          version !== undefined &&
+          version === (await activeOf(trx, key.id))
+        )
+          throw auditKeyStays(name);
         await destroyVersions(trx, key.id, version === undefined ? 'all' : [version], now);
         if (version === undefined)
           await trx
@@ -391,6 +399,29 @@ export function usableVersion(key: KeyRecord, version: number, field = 'keyVersi
     );
   }
   return v;
+}
+
+/** The version that is active now, read in the transaction (after the key's row is locked). */
+async function activeOf(trx: Trx, keyId: string): Promise<number | undefined> {
+  const row = await trx
+    .selectFrom('key_versions')
+    .select('version')
+    .where('key_id', '=', keyId)
+    .where('state', '=', 'active')
+    .executeTakeFirst();
+  return row?.version;
+}
+
+/**
+ * Every instance signs its audit checkpoints with the audit key's active version, so that version
+ * and the key stay: without them no instance could write a checkpoint, nor start.
+ */
+function auditKeyStays(name: string): KmsError {
+  return new KmsError(
+    'WRONG_PURPOSE',
+    `${name} signs the audit log's checkpoints: its active version is not destroyed ` +
+      '(rotate it, then destroy the older version)',
+  );
 }
 
 /** The version a rotation adds, read in its transaction (after the key's row is locked). */

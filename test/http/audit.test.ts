@@ -154,6 +154,70 @@ describe('audit verification', () => {
   });
 });
 
+describe('the audit checkpoint key', () => {
+  async function latestCheckpoint() {
+    await t.kms.services.deps.audit.checkpoint();
+    return t.kms.services.deps.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+  }
+
+  it('is not destroyed, nor is its active version; a rotation signs the next checkpoint', async () => {
+    const whole = await t.call('DELETE', '/v1/keys/audit-checkpoint');
+    expect([whole.status, whole.body.error.code]).toEqual([422, 'WRONG_PURPOSE']);
+    expect(whole.body.error.message).toContain('rotate it');
+    const active = await t.call('DELETE', '/v1/keys/audit-checkpoint/versions/1');
+    expect([active.status, active.body.error.code]).toEqual([422, 'WRONG_PURPOSE']);
+    expect((await events('audit-checkpoint')).map((e) => [e.action, e.code])).toEqual([
+      ['key.create', null],
+      ['key.destroy', 'WRONG_PURPOSE'],
+      ['key.destroy_version', 'WRONG_PURPOSE'],
+    ]);
+    expect((await latestCheckpoint()).key_version).toBe(1);
+
+    expect((await t.call('POST', '/v1/keys/audit-checkpoint/rotate')).status).toBe(200);
+    const cp = await latestCheckpoint();
+    expect(cp.key_version).toBe(2);
+    const key = await t.call('GET', '/v1/audit/checkpoint-key');
+    expect(key.body.keyVersion).toBe(2);
+    expect(ed25519.verify(cp.signature, Buffer.from(cp.body), unhex(key.body.publicKey))).toBe(
+      true,
+    );
+    // The older version may go now; the checkpoints it signed still verify by its public key.
+    expect((await t.call('DELETE', '/v1/keys/audit-checkpoint/versions/1')).status).toBe(200);
+    expect((await t.call('GET', '/v1/audit/verify')).body.ok).toBe(true);
+  });
+
+  it('a start replaces one destroyed before destroys were refused, and one without an active version', async () => {
+    const db = t.kms.services.deps.db;
+    await db
+      .updateTable('key_versions')
+      .set({ state: 'destroyed', destroyed_at: 1 })
+      .where(
+        'key_id',
+        'in',
+        db.selectFrom('keys').select('id').where('name', '=', 'audit-checkpoint'),
+      )
+      .execute();
+    t = await t.restart();
+    let key = await t.call('GET', '/v1/audit/checkpoint-key');
+    expect([key.status, key.body.keyVersion]).toEqual([200, 2]);
+    expect((await latestCheckpoint()).key_version).toBe(2);
+
+    await t.kms.services.deps.db
+      .updateTable('keys')
+      .set({ destroyed_at: 1 })
+      .where('name', '=', 'audit-checkpoint')
+      .execute();
+    t = await t.restart();
+    key = await t.call('GET', '/v1/audit/checkpoint-key');
+    expect([key.status, key.body.keyVersion]).toEqual([200, 1]);
+    expect((await latestCheckpoint()).key_version).toBe(1);
+  });
+});
+
 describe('fail closed', () => {
   async function blockAudit(on: boolean) {
     const db = t.kms.services.deps.db;
