@@ -41,9 +41,9 @@ export class AuditQuery {
         ]),
       );
     }
-    if (q.key) query = query.where('key_name', '=', q.key);
-    if (q.principal) query = query.where('principal', '=', q.principal);
-    if (q.action) query = query.where('action', '=', q.action);
+    if (q.key) query = query.where('key_name', '=', asStored(q.key));
+    if (q.principal) query = query.where('principal', '=', asStored(q.principal));
+    if (q.action) query = query.where('action', '=', asStored(q.action));
     const rows = await query
       .orderBy('ts')
       .orderBy('instance')
@@ -122,6 +122,14 @@ export class AuditQuery {
   }
 }
 
+/**
+ * A filter value as the audit log stores it: U+0000 is recorded as U+FFFD (src/audit/log.ts), and
+ * PostgreSQL's text cannot hold U+0000 at all, so a filter naming one matches what was written.
+ */
+function asStored(v: string): string {
+  return v.replaceAll('\u0000', '\ufffd');
+}
+
 function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.ts, c.instance, c.seq])).toString('base64url');
 }
@@ -133,7 +141,14 @@ function decodeCursor(s: string): Cursor {
       string,
       number,
     ];
-    if (typeof ts === 'number' && typeof instance === 'string' && typeof seq === 'number')
+    // Exactly what encodeCursor writes: whole numbers (both stores hold them as BIGINT) and an
+    // instance id PostgreSQL's text can hold.
+    if (
+      Number.isSafeInteger(ts) &&
+      Number.isSafeInteger(seq) &&
+      typeof instance === 'string' &&
+      !instance.includes('\u0000')
+    )
       return { ts, instance, seq };
   } catch {
     // fall through to the 400 below

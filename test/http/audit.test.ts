@@ -75,6 +75,34 @@ describe('audit events', () => {
   });
 });
 
+describe('audit event filters and cursors', () => {
+  const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+  it('a filter holding U+0000 matches as the log stores it; a cursor not made by the KMS is 400', async () => {
+    for (const field of ['key', 'principal', 'action']) {
+      const r = await t.call('GET', `/v1/audit/events?${field}=a%00b`);
+      expect([field, r.status, r.body.events]).toEqual([field, 200, []]);
+    }
+    const page = await t.call('GET', '/v1/audit/events?limit=1');
+    expect(page.status).toBe(200);
+    const [ts, instance, seq] = JSON.parse(Buffer.from(page.body.next, 'base64url').toString());
+    expect(
+      (await t.call('GET', `/v1/audit/events?after=${cursor([ts, instance, seq])}`)).status,
+    ).toBe(200);
+    for (const bad of [
+      [1.5, instance, 1],
+      [1e300, instance, 1],
+      [ts, instance, 0.5],
+      [ts, 'a\u0000b', seq],
+      [String(ts), instance, seq],
+    ]) {
+      const r = await t.call('GET', `/v1/audit/events?after=${cursor(bad)}`);
+      expect([r.status, r.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
+      expect(r.body.error.message).toContain('after');
+    }
+  });
+});
+
 describe('audit verification', () => {
   async function someEvents(n: number) {
     for (let i = 0; i < n; i++)
