@@ -110,11 +110,18 @@ export interface AuthServiceOptions {
 export class AuthService {
   private readonly tokens = new Map<string, CachedToken | null>();
   private readonly certs = new Map<string, Principal | null>();
+  /**
+   * Counts the clears. A lookup keeps its answer only if no clear happened while it ran: one that
+   * read before a revocation committed, and finished after the revocation cleared the caches,
+   * would otherwise put the revoked token back for good.
+   */
+  private epoch = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: AuthServiceOptions) {
     this.now = opts.now ?? Date.now;
     opts.invalidations.on('auth', () => {
+      this.epoch += 1;
       this.tokens.clear();
       this.certs.clear();
     });
@@ -126,9 +133,12 @@ export class AuthService {
     const hash = Buffer.from(key, 'hex');
     let entry = this.tokens.get(key);
     if (entry === undefined) {
+      const epoch = this.epoch;
       entry = await this.lookup(hash).catch(storeUnavailable);
-      if (this.tokens.size > 100_000) this.tokens.clear();
-      this.tokens.set(key, entry);
+      if (epoch === this.epoch) {
+        if (this.tokens.size > 100_000) this.tokens.clear();
+        this.tokens.set(key, entry);
+      }
     }
     if (!entry || entry.expiresAt <= this.now() || !timingSafeEqual(entry.hash, hash))
       return undefined;
@@ -160,18 +170,23 @@ export class AuthService {
 
   /** The principal bound to a client certificate's SHA-256 fingerprint (mTLS). */
   async byCertificate(fingerprint: string): Promise<Principal | undefined> {
-    if (!this.certs.has(fingerprint)) {
-      const rows = await this.opts.db
-        .selectFrom('principals')
-        .selectAll()
-        .execute()
-        .catch(storeUnavailable);
-      const found = rows.find((r) =>
-        (JSON.parse(r.cert_fingerprints) as string[]).includes(fingerprint),
-      );
-      this.certs.set(fingerprint, found ? toPrincipal(found) : null);
+    const cached = this.certs.get(fingerprint);
+    if (cached !== undefined) return cached ?? undefined;
+    const epoch = this.epoch;
+    const rows = await this.opts.db
+      .selectFrom('principals')
+      .selectAll()
+      .execute()
+      .catch(storeUnavailable);
+    const found = rows.find((r) =>
+      (JSON.parse(r.cert_fingerprints) as string[]).includes(fingerprint),
+    );
+    const principal = found ? toPrincipal(found) : null;
+    if (epoch === this.epoch) {
+      if (this.certs.size > 100_000) this.certs.clear();
+      this.certs.set(fingerprint, principal);
     }
-    return this.certs.get(fingerprint) ?? undefined;
+    return principal ?? undefined;
   }
 
   async listPrincipals(): Promise<Principal[]> {

@@ -110,6 +110,29 @@ describe('authorization', () => {
     expect((await t.call('DELETE', '/v1/principals/team-a')).status).toBe(204);
     expect((await t.call('GET', '/v1/keys', { token: a })).status).toBe(401);
   });
+
+  it('a token lookup that read before its revocation and ended after it is not cached', async () => {
+    await t.call('POST', '/v1/principals', { body: { name: 'racer', role: 'signing' } });
+    const issued = (await t.call('POST', '/v1/principals/racer/tokens', { body: {} })).body;
+    const auth = t.kms.services.auth as unknown as {
+      lookup: (hash: Buffer) => Promise<unknown>;
+    };
+    const lookup = auth.lookup.bind(auth);
+    // The first use of the token reads it (valid); its revocation commits before that read returns.
+    auth.lookup = async (hash) => {
+      auth.lookup = lookup;
+      const read = await lookup(hash);
+      expect((await t.call('DELETE', `/v1/tokens/${issued.tokenId}`)).status).toBe(204);
+      return read;
+    };
+    try {
+      // This request raced the revocation; the answer it got is not kept.
+      expect((await t.call('GET', '/v1/keys', { token: issued.token })).status).toBe(200);
+    } finally {
+      auth.lookup = lookup;
+    }
+    expect((await t.call('GET', '/v1/keys', { token: issued.token })).status).toBe(401);
+  });
 });
 
 describe('principals', () => {
