@@ -37,13 +37,19 @@ export interface KeyringOptions {
   ) => Uint8Array | null;
 }
 
+/** How often unwrapped secrets past their TTL are looked for and wiped. */
+const SWEEP_MS = 30_000;
+
 export class Keyring {
   private readonly records = new Map<string, Promise<KeyRecord | undefined>>();
   private readonly secrets: SecretCache;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: KeyringOptions) {
     this.secrets = new SecretCache(opts.secretCacheSize, opts.secretTtlMs);
     opts.invalidations.on('keys', () => this.forgetAll());
+    // Expired secrets are wiped even when nothing reads them again.
+    this.sweeper = setInterval(() => this.secrets.sweep(), SWEEP_MS).unref();
   }
 
   get providers(): ProviderSet {
@@ -109,16 +115,21 @@ export class Keyring {
     fn: (secret: Uint8Array) => T | Promise<T>,
   ): Promise<T> {
     const id = secretId(key, version.version);
-    let secret = this.secrets.get(id);
-    if (!secret) {
-      secret = await this.opts.providers.run(
-        (p) => p.unwrap(key.algorithm, version.wraps.get(p.name)!),
-        (p) => version.wraps.has(p.name),
-      );
-      this.checkBinding(key, version, secret);
-      this.secrets.set(id, secret);
+    const cached = this.secrets.get(id);
+    if (cached) return fn(cached);
+    const generation = this.secrets.generation;
+    const secret = await this.opts.providers.run(
+      (p) => p.unwrap(key.algorithm, version.wraps.get(p.name)!),
+      (p) => version.wraps.has(p.name),
+    );
+    this.checkBinding(key, version, secret);
+    if (this.secrets.set(id, secret, generation)) return fn(secret);
+    // The key changed while it was unwrapped (destroyed, say): used once, not kept.
+    try {
+      return await fn(secret);
+    } finally {
+      secret.fill(0);
     }
-    return fn(secret);
   }
 
   private checkBinding(key: KeyRecord, version: KeyVersionRecord, secret: Uint8Array): void {
@@ -193,6 +204,7 @@ export class Keyring {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     this.secrets.clear();
   }
 }

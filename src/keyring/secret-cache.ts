@@ -4,6 +4,7 @@
  */
 export class SecretCache {
   private readonly map = new Map<string, { bytes: Uint8Array; expires: number }>();
+  private generationValue = 0;
 
   constructor(
     private readonly max = 10_000,
@@ -23,14 +24,35 @@ export class SecretCache {
     return e.bytes;
   }
 
-  /** Takes ownership of `bytes`. */
-  set(id: string, bytes: Uint8Array): void {
+  /**
+   * Moves with every `deletePrefix` and `clear` (a key changed, or every key). Read it before an
+   * unwrap and give it to `set`: a secret unwrapped while its key was being destroyed is then not
+   * put back after the destroy dropped it.
+   */
+  get generation(): number {
+    return this.generationValue;
+  }
+
+  /**
+   * Takes ownership of `bytes` and answers true, unless the cache was cleared (or had a prefix
+   * dropped) since `generation` was read: then it answers false, and the caller keeps and wipes
+   * them.
+   */
+  set(id: string, bytes: Uint8Array, generation = this.generationValue): boolean {
+    if (generation !== this.generationValue) return false;
     this.delete(id);
     this.map.set(id, { bytes, expires: this.now() + this.ttlMs });
     while (this.map.size > this.max) {
       const oldest = this.map.keys().next().value as string;
       this.delete(oldest);
     }
+    return true;
+  }
+
+  /** Wipes and drops every entry past its TTL (the keyring calls it on a timer). */
+  sweep(): void {
+    const now = this.now();
+    for (const [id, e] of this.map) if (e.expires <= now) this.delete(id);
   }
 
   delete(id: string): void {
@@ -41,10 +63,12 @@ export class SecretCache {
   }
 
   deletePrefix(prefix: string): void {
+    this.generationValue += 1;
     for (const id of [...this.map.keys()]) if (id.startsWith(prefix)) this.delete(id);
   }
 
   clear(): void {
+    this.generationValue += 1;
     for (const id of [...this.map.keys()]) this.delete(id);
   }
 

@@ -336,6 +336,43 @@ describe('keys: lifecycle', () => {
     await expectShredded(name);
   });
 
+  it('a secret unwrapped while its key is destroyed is not cached after the destroy', async () => {
+    const name = 'sig-unwrap-destroy';
+    const created = await t.call('POST', '/v1/keys', {
+      body: { name, algorithm: 'ml-dsa-65', purpose: 'signing' },
+    });
+    expect(created.status).toBe(201);
+    const record = (await t.kms.services.keyring.get(name))!;
+    const provider = t.kms.services.providers.providers[0]!;
+    const unwrap = provider.unwrap.bind(provider);
+    let entered!: () => void;
+    let release!: () => void;
+    const inUnwrap = new Promise<void>((r) => (entered = r));
+    const gate = new Promise<void>((r) => (release = r));
+    provider.unwrap = async (...args) => {
+      provider.unwrap = unwrap;
+      entered();
+      await gate;
+      return unwrap(...args);
+    };
+    let signing: Promise<unknown>;
+    try {
+      signing = t.call('POST', `/v1/keys/${name}/sign`, {
+        token: signer,
+        body: { message: b64(MESSAGE) },
+      });
+      await inUnwrap;
+      expect((await t.call('DELETE', `/v1/keys/${name}`)).status).toBe(200);
+    } finally {
+      release();
+      provider.unwrap = unwrap;
+    }
+    await signing;
+    const secrets = (t.kms.services.keyring as unknown as { secrets: { get(id: string): unknown } })
+      .secrets;
+    expect(secrets.get(`${record.id}:1`)).toBeUndefined();
+  });
+
   it('refuses duplicate names, wrong purposes and rotation of validator keys', async () => {
     expect(
       (
