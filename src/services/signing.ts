@@ -69,9 +69,9 @@ export class SigningService {
     req: SignRequest,
   ): Promise<{ signature?: Uint8Array; mac?: Uint8Array }> {
     if (key.algorithm === 'hmac-sha256') {
-      if (!('message' in req.input))
-        throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
-      return { mac: await this.deps.keyring.hmac(key, version, req.input.message) };
+      if (req.recoverable) throw invalid('format', 'recoverable is only for secp256k1');
+      const message = hmacMessage(req.input, req.context);
+      return { mac: await this.deps.keyring.hmac(key, version, message) };
     }
     if (!isSignatureAlgorithm(key.algorithm))
       throw new KmsError('WRONG_PURPOSE', `${key.algorithm} keys do not sign`);
@@ -155,9 +155,7 @@ export class SigningService {
   ): Promise<boolean> {
     if (key.algorithm === 'hmac-sha256') {
       if (!req.mac) throw invalid('mac', 'is required for hmac-sha256 keys');
-      if (!('message' in req.input))
-        throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
-      const message = req.input.message;
+      const message = hmacMessage(req.input, req.context);
       const mac = req.mac;
       const expected = await this.deps.keyring.hmac(key, version, message);
       return mac.length === expected.length && timingSafeEqual(expected, mac);
@@ -181,7 +179,9 @@ export class SigningService {
       return this.deps.bls.verify(req.publicKeys, req.input.message, req.signature, dst);
     }
     if (req.dst !== undefined) throw invalid('dst', 'is only for bls12-381');
-    if (req.publicKeys.length !== 1)
+    // API.md: an empty list is a well-formed request that verifies nothing.
+    if (req.publicKeys.length === 0) return false;
+    if (req.publicKeys.length > 1)
       throw invalid('publicKeys', 'several keys are only for bls12-381 (use publicKey)');
     return verifyWith(req.algorithm, req.publicKeys[0]!, req.input, req.signature, {
       lowS: req.lowS,
@@ -198,6 +198,13 @@ export interface StatelessVerify {
   readonly dst?: string | undefined;
   readonly context?: Uint8Array | undefined;
   readonly lowS: boolean;
+}
+
+/** What an hmac-sha256 key MACs: `message` only, with no signature options. */
+function hmacMessage(input: SignInput, context: Uint8Array | undefined): Uint8Array {
+  if (context !== undefined) throw invalid('context', 'is only for ml-dsa-65');
+  if (!('message' in input)) throw invalid('digest', 'is not for hmac-sha256 keys (send message)');
+  return input.message;
 }
 
 function inputBytes(input: SignInput): Uint8Array {

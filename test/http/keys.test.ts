@@ -104,6 +104,40 @@ describe('keys: create and sign with every algorithm', () => {
       body: { message: b64('other'), mac: s.body.mac },
     });
     expect(bad.body).toEqual({ valid: false });
+    // Signature options are not silently dropped: each is refused by name.
+    for (const [route, extra, field] of [
+      ['sign', { format: 'recoverable' }, 'format'],
+      ['sign', { context: '0x00' }, 'context'],
+      ['verify', { mac: s.body.mac, context: '0x00' }, 'context'],
+    ] as const) {
+      const r = await t.call('POST', `/v1/keys/sig-hmac/${route}`, {
+        token: signer,
+        body: { message: b64(MESSAGE), ...extra },
+      });
+      expect([route, r.status, r.body.error?.code]).toEqual([route, 400, 'INVALID_REQUEST']);
+      expect(r.body.error.message).toContain(field);
+    }
+  });
+
+  it('POST /v1/verify: an empty publicKeys list verifies nothing (200), several are BLS only', async () => {
+    const body = { message: b64(MESSAGE), signature: hex(new Uint8Array(64)) };
+    for (const algorithm of ['ed25519', 'p-256', 'secp256k1', 'ml-dsa-65']) {
+      const r = await t.call('POST', '/v1/verify', {
+        token: signer,
+        body: { ...body, algorithm, publicKeys: [] },
+      });
+      expect([algorithm, r.status, r.body]).toEqual([algorithm, 200, { valid: false }]);
+    }
+    const two = await t.call('POST', '/v1/verify', {
+      token: signer,
+      body: {
+        ...body,
+        algorithm: 'ed25519',
+        publicKeys: [hex(randomBytes(32)), hex(randomBytes(32))],
+      },
+    });
+    expect([two.status, two.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect(two.body.error.message).toContain('publicKeys');
   });
 });
 
