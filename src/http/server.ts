@@ -3,7 +3,12 @@
  * Routes stay thin: schema, one service call, reply (STYLE.md rule 9).
  */
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type preValidationHookHandler,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Services } from '../app.js';
@@ -77,6 +82,18 @@ export async function createHttpServer(
     done();
   });
   services.metrics.instrument(app);
+  // A route whose body fields are all optional (`{ttlSeconds?}`, `{bytes?, context?, plaintext?}`)
+  // takes a request with no body as `{}`: Fastify would validate the missing body as null and
+  // refuse it. A body that is sent is validated as it is.
+  app.addHook('onRoute', (route) => {
+    if (!bodyIsOptional(route.schema?.body)) return;
+    const hooks = route.preValidation;
+    const empty: preValidationHookHandler = (req, _reply, done) => {
+      if (req.body === undefined) req.body = {};
+      done();
+    };
+    route.preValidation = [empty, ...(hooks === undefined ? [] : [hooks].flat())];
+  });
   // A refusal decided before any service ran (role, schema) on a route that names a key is still
   // a key operation refused: it gets its audit event here (services audit their own refusals).
   // Awaited before the reply is sent, so the refusal is on record when the caller sees it.
@@ -103,4 +120,13 @@ export async function createHttpServer(
   for (const routes of [systemRoutes, principalRoutes, keyRoutes, auditRoutes, ...extraRoutes])
     await routes(app, services);
   return app;
+}
+
+/** An object schema that requires no property: a request may leave the whole body out. */
+function bodyIsOptional(schema: unknown): boolean {
+  const s = schema as { type?: unknown; required?: unknown } | undefined;
+  return (
+    s?.type === 'object' &&
+    (s.required === undefined || (Array.isArray(s.required) && !s.required.length))
+  );
 }

@@ -111,6 +111,14 @@ describe('authorization', () => {
     expect((await t.call('GET', '/v1/keys', { token: a })).status).toBe(401);
   });
 
+  it('issues a token for a request with no body (its one field is optional)', async () => {
+    await t.call('POST', '/v1/principals', { body: { name: 'bodiless', role: 'signing' } });
+    const r = await t.call('POST', '/v1/principals/bodiless/tokens');
+    expect(r.status).toBe(201);
+    expect(r.body.token).toMatch(/^zkms_/);
+    expect((await t.call('GET', '/v1/keys', { token: r.body.token })).status).toBe(200);
+  });
+
   it('a token lookup that read before its revocation and ended after it is not cached', async () => {
     await t.call('POST', '/v1/principals', { body: { name: 'racer', role: 'signing' } });
     const issued = (await t.call('POST', '/v1/principals/racer/tokens', { body: {} })).body;
@@ -169,3 +177,4 @@ describe('principals', () => {
     expect(dump.includes(Buffer.from(t.adminToken))).toBe(false);
   });
 });
+

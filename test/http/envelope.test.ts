@@ -202,6 +202,18 @@ describe('datakey', () => {
     expect(Buffer.from(d.body.plaintext, 'base64')).toHaveLength(64);
   });
 
+  it('a request with no body at all takes every default (API.md: all its fields are optional)', async () => {
+    const r = await t.call('POST', '/v1/keys/ek/datakey', { token: enc });
+    expect(r.status).toBe(200);
+    expect(Buffer.from(r.body.plaintext, 'base64')).toHaveLength(32);
+    const sent = await t.call('POST', '/v1/keys/ek/datakey', {
+      token: enc,
+      body: 'null',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([sent.status, sent.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+
   it.each([0, 1025])('bytes %i: 400 naming bytes', async (bytes) => {
     const r = await t.call('POST', '/v1/keys/ek/datakey', { token: enc, body: { bytes } });
     expect(r.status).toBe(400);
