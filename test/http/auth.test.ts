@@ -4,6 +4,8 @@
  * deletion take effect at the next request, and tokens are stored only as hashes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { startKms, principalToken, type TestKms } from '../support/kms.js';
 import { storeDump } from '../support/dump.js';
 
@@ -178,3 +180,27 @@ describe('principals', () => {
   });
 });
 
+describe('bootstrap', () => {
+  it('a start finishes a first start that stopped before the admin token was on disk', async () => {
+    let k = await startKms();
+    try {
+      const file = path.join(k.dataDir, 'admin.token');
+      // The first start committed the admin and its token, then stopped before the file was written.
+      await k.kms.services.deps.db.updateTable('tokens').set({ revoked_at: 1 }).execute();
+      rmSync(file);
+      k = await k.restart();
+      const token = readFileSync(file, 'utf8').trim();
+      expect(token).not.toBe('');
+      expect((statSync(file).mode & 0o777).toString(8)).toBe('600');
+      expect((await k.call('GET', '/v1/keys', { token })).status).toBe(200);
+
+      // Once someone else can administer it, a start writes nothing, whatever the admin's tokens.
+      await k.call('POST', '/v1/principals', { body: { name: 'second', role: 'admin' } });
+      await k.kms.services.deps.db.updateTable('tokens').set({ revoked_at: 1 }).execute();
+      k = await k.restart();
+      expect(readFileSync(file, 'utf8').trim()).toBe(token);
+    } finally {
+      await k.close();
+    }
+  });
+});
