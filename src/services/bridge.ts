@@ -71,7 +71,7 @@ export class BridgeService {
   }
 
   /** POST /v1/bridge/verify: stateless; malformed keys or signatures are simply invalid. */
-  verify(input: BridgeVerifyInput): boolean {
+  async verify(input: BridgeVerifyInput): Promise<boolean> {
     const message = parseBridgeMessage(input, this.deps.config.bridge.maxPayload);
     const dst = this.signatureDst(message.targetChainId);
     if (input.publicKeys.length === 0) return false;

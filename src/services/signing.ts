@@ -170,7 +170,7 @@ export class SigningService {
   }
 
   /** POST /v1/verify: any public key, no state; malformed keys or signatures are simply invalid. */
-  verifyStateless(req: StatelessVerify): boolean {
+  async verifyStateless(req: StatelessVerify): Promise<boolean> {
     if (req.algorithm === 'bls12-381') {
       if (req.dst === undefined) throw invalid('dst', 'is required for bls12-381');
       const dst = resolveDst(req.dst);

@@ -41,9 +41,9 @@ describe('cross-check with @noble/curves', () => {
     expect(sig).toEqual(nobleSign(sk, root, BLS_TAGS.SIG_NUL));
     const pk = engine.publicKey(sk);
     expect(sigs.verify(sig, sigs.hash(root, BLS_TAGS.SIG_NUL), pk)).toBe(true);
-    expect(engine.verify([pk], root, sig, tagBytes(BLS_TAGS.SIG_NUL))).toBe(true);
+    expect(await engine.verify([pk], root, sig, tagBytes(BLS_TAGS.SIG_NUL))).toBe(true);
     // The tag is bound: the same signature does not verify under POP.
-    expect(engine.verify([pk], root, sig, tagBytes(BLS_TAGS.SIG_POP))).toBe(false);
+    expect(await engine.verify([pk], root, sig, tagBytes(BLS_TAGS.SIG_POP))).toBe(false);
   });
 
   it('a proof of possession signs the compressed public key under POP_PROVE', async () => {
@@ -61,10 +61,24 @@ describe('cross-check with @noble/curves', () => {
     const parts = await Promise.all(keys.map((sk) => engine.sign(sk, msg, dst)));
     const agg = sigs.Signature.toBytes(sigs.aggregateSignatures(parts));
     const pks = keys.map((sk) => engine.publicKey(sk));
-    expect(engine.verify(pks, msg, agg, dst)).toBe(true);
-    expect(engine.verify(pks.slice(0, 2), msg, agg, dst)).toBe(false);
-    expect(engine.verify([], msg, agg, dst)).toBe(false);
-    expect(engine.verify(pks, msg, agg.subarray(1), dst)).toBe(false);
+    expect(await engine.verify(pks, msg, agg, dst)).toBe(true);
+    expect(await engine.verify(pks.slice(0, 2), msg, agg, dst)).toBe(false);
+    expect(await engine.verify([], msg, agg, dst)).toBe(false);
+    expect(await engine.verify(pks, msg, agg.subarray(1), dst)).toBe(false);
+  });
+
+  it('verifies on a worker: the event loop turns while a large aggregate is checked', async () => {
+    const msg = new TextEncoder().encode('committee message');
+    const dst = tagBytes(BLS_TAGS.SIG_NUL);
+    const keys = Array.from({ length: 1000 }, (_, i) => secretKey(1000 + i));
+    const parts = await Promise.all(keys.map((sk) => engine.sign(sk, msg, dst)));
+    const agg = sigs.Signature.toBytes(sigs.aggregateSignatures(parts));
+    const pks = keys.map((sk) => engine.publicKey(sk));
+    let turned = false;
+    setImmediate(() => (turned = true));
+    // On the event loop, the check would finish before that callback could run.
+    expect(await engine.verify(pks, msg, agg, dst)).toBe(true);
+    expect(turned).toBe(true);
   });
 
   it('an empty message signs and verifies', async () => {
@@ -82,7 +96,8 @@ describe('workers', () => {
     const pk = engine.publicKey(sk);
     const msgs = Array.from({ length: 1000 }, (_, i) => sha256(Uint8Array.of(i >> 8, i & 0xff)));
     const out = await Promise.all(msgs.map((m) => engine.sign(sk, m, dst)));
-    out.forEach((sig, i) => expect(engine.verify([pk], msgs[i]!, sig, dst)).toBe(true));
+    for (const [i, sig] of out.entries())
+      expect(await engine.verify([pk], msgs[i]!, sig, dst)).toBe(true);
     expect(new Set(out.map((s) => Buffer.from(s).toString('hex'))).size).toBe(1000);
     expect(sk).toEqual(secretKey(8)); // the caller's key is copied, never transferred or wiped
   });
@@ -119,7 +134,8 @@ describe('workers', () => {
         const msgs = Array.from({ length: n }, (_, i) => Uint8Array.of(n, i));
         const sigs = await Promise.all(msgs.map((m) => e.sign(sk, m, dst)));
         expect(posted, `${n} signs`).toHaveBeenCalledTimes(messages);
-        sigs.forEach((sig, i) => expect(e.verify([pk], msgs[i]!, sig, dst)).toBe(true));
+        for (const [i, sig] of sigs.entries())
+          expect(await e.verify([pk], msgs[i]!, sig, dst)).toBe(true);
         expect(new Set(sigs.map((s) => Buffer.from(s).toString('hex'))).size).toBe(n);
       }
     } finally {

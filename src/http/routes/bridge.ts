@@ -68,7 +68,7 @@ export function bridgeRoutes(bridge: BridgeService): RouteModule {
           ? publicKeys.map((k, i) => parseHex(`publicKeys[${i}]`, k))
           : [parseHex('publicKey', publicKey)];
         return {
-          valid: bridge.verify({
+          valid: await bridge.verify({
             ...message,
             publicKeys: keys,
             signature: parseHex('signature', signature),

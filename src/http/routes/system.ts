@@ -86,7 +86,7 @@ export async function systemRoutes(app: FastifyInstance, services: Services): Pr
     const publicKeys = b.publicKeys
       ? b.publicKeys.map((k, i) => parseHex(`publicKeys[${i}]`, k))
       : [parseHex('publicKey', b.publicKey)];
-    const valid = services.signing.verifyStateless({
+    const valid = await services.signing.verifyStateless({
       algorithm: b.algorithm as 'bls12-381',
       publicKeys,
       input: signInput(b),
