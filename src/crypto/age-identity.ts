@@ -102,7 +102,12 @@ export function identityBytes(kind: AgeKind, seed: Uint8Array): Uint8Array {
  * `identityBytes` (for what needs a string: `recipientOf`, tests).
  */
 export function encodeIdentity(kind: AgeKind, seed: Uint8Array): string {
-  return Buffer.from(identityBytes(kind, seed)).toString('latin1');
+  const bytes = identityBytes(kind, seed);
+  try {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  } finally {
+    bytes.fill(0);
+  }
 }
 
 /** Parses an identity string back to its kind and seed; throws on anything else. */

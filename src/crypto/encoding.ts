@@ -90,6 +90,16 @@ export function parseU32(field: string, value: unknown): number {
   return Number(parseUnsigned(field, value, BigInt(U32_MAX)));
 }
 
+/**
+ * The bytes of `b` in an array of their own, with `b` wiped: for outputs that may be secret (an
+ * HMAC that is an HKDF block, a device's decryption), so no unwiped copy is left behind.
+ */
+export function moveBytes(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b);
+  b.fill(0);
+  return out;
+}
+
 export function toHex(bytes: Uint8Array): string {
   return '0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }

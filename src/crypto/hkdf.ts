@@ -21,21 +21,30 @@ export async function hkdfExpand(
   }
   const okm = new Uint8Array(length);
   let previous = new Uint8Array(0);
-  for (let i = 1, at = 0; at < length; i++) {
-    const input = new Uint8Array(previous.length + info.length + 1);
-    input.set(previous);
-    input.set(info, previous.length);
-    input[input.length - 1] = i;
-    const block = await hmac(input);
-    input.fill(0);
+  try {
+    for (let i = 1, at = 0; at < length; i++) {
+      const input = new Uint8Array(previous.length + info.length + 1);
+      input.set(previous);
+      input.set(info, previous.length);
+      input[input.length - 1] = i;
+      const block = await hmac(input).finally(() => input.fill(0));
+      try {
+        if (block.length !== HASH_LEN)
+          throw new Error('HKDF-Expand needs a 32-byte HMAC-SHA256 output');
+        okm.set(block.subarray(0, length - at), at);
+        at += HASH_LEN;
+        previous.fill(0);
+        previous = Uint8Array.from(block);
+      } finally {
+        block.fill(0);
+      }
+    }
+    return okm;
+  } catch (e) {
+    // A failed expansion leaves no part of the key behind.
+    okm.fill(0);
+    throw e;
+  } finally {
     previous.fill(0);
-    if (block.length !== HASH_LEN)
-      throw new Error('HKDF-Expand needs a 32-byte HMAC-SHA256 output');
-    okm.set(block.subarray(0, length - at), at);
-    at += HASH_LEN;
-    previous = Uint8Array.from(block);
-    block.fill(0);
   }
-  previous.fill(0);
-  return okm;
 }

@@ -20,6 +20,7 @@ import type { ProviderSet } from '../providers/set.js';
 import { findVersion, secretId, type KeyRecord, type KeyVersionRecord } from './record.js';
 import { loadKey } from './repository.js';
 import { SecretCache } from './secret-cache.js';
+import { moveBytes } from '../crypto/encoding.js';
 
 export interface KeyringOptions {
   readonly db: Kysely<Database>;
@@ -158,10 +159,8 @@ export class Keyring {
         if (!(e instanceof ProviderRefusedError)) throw e;
       }
     }
-    return this.withSecret(
-      key,
-      version,
-      (secret) => new Uint8Array(createHmac('sha256', secret).update(data).digest()),
+    return this.withSecret(key, version, (secret) =>
+      moveBytes(createHmac('sha256', secret).update(data).digest()),
     );
   }
 

@@ -3,6 +3,7 @@
  * is a 32-byte file and every operation runs in this process with node's OpenSSL. It is refused
  * when NODE_ENV=production unless `allowInProduction` is set.
  */
+import { moveBytes } from '../crypto/encoding.js';
 import {
   createCipheriv,
   createDecipheriv,
@@ -87,7 +88,7 @@ export class SoftwareProvider implements KeyProvider {
   async hmacSha256(ref: SecretRef, data: Uint8Array): Promise<Uint8Array> {
     const key = this.unwrapBytes(ref.wrapped);
     try {
-      return new Uint8Array(createHmac('sha256', key).update(data).digest());
+      return moveBytes(createHmac('sha256', key).update(data).digest());
     } finally {
       key.fill(0);
     }
@@ -164,10 +165,12 @@ export class SoftwareProvider implements KeyProvider {
   private unwrapBytes(wrapped: Uint8Array): Uint8Array {
     const d = createDecipheriv('id-aes256-wrap-pad', this.key(), KWP_AIV);
     try {
-      const out = Buffer.concat([d.update(wrapped), d.final()]);
-      const copy = new Uint8Array(out);
-      out.fill(0);
-      return copy;
+      const head = d.update(wrapped);
+      const tail = d.final();
+      const out = Buffer.concat([head, tail]);
+      head.fill(0);
+      tail.fill(0);
+      return moveBytes(out);
     } catch (e) {
       // OpenSSL reports a bad integrity check, a bad length and a bad padding alike (RFC 5649 sec. 3).
       throw new IntegrityError('unwrap failed', { cause: e });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  moveBytes,
   parseBase64,
   parseHex,
   parseU32,
@@ -237,6 +238,16 @@ describe('parseU32', () => {
   });
   it.each([2 ** 32, '4294967296', -1])('%s refused', (v) => {
     expect(refusal(() => parseU32('round', v))).toMatch(/^round /);
+  });
+});
+
+describe('moveBytes', () => {
+  it('answers the bytes in an array of their own and wipes the source', () => {
+    const source = Buffer.from([9, 8, 7]);
+    const moved = moveBytes(source);
+    expect([...moved]).toEqual([9, 8, 7]);
+    expect([...source]).toEqual([0, 0, 0]);
+    expect(moved.buffer).not.toBe(source.buffer);
   });
 });
 

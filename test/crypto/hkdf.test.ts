@@ -53,6 +53,21 @@ describe('hkdfExpand', () => {
     );
   });
 
+  it('wipes every HMAC input and output, also when an HMAC fails partway', async () => {
+    const seen: Uint8Array[] = [];
+    let calls = 0;
+    const failing = async (data: Uint8Array) => {
+      seen.push(data);
+      if (++calls === 3) throw new Error('device gone');
+      const block = new Uint8Array(32).fill(calls);
+      seen.push(block);
+      return block;
+    };
+    await expect(hkdfExpand(failing, new Uint8Array([1, 2, 3]), 96)).rejects.toThrow(/gone/);
+    expect(seen).toHaveLength(5);
+    for (const bytes of seen) expect(bytes.every((b) => b === 0)).toBe(true);
+  });
+
   it('refuses an HMAC that is not 32 bytes', async () => {
     await expect(hkdfExpand(async () => new Uint8Array(20), new Uint8Array(), 32)).rejects.toThrow(
       /32-byte/,

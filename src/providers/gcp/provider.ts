@@ -91,18 +91,22 @@ export class GcpKmsProvider implements KeyProvider {
   async wrap(algorithm: Algorithm, secret: Uint8Array): Promise<Uint8Array> {
     this.checkSecret(algorithm, secret);
     const aad = aadOf(algorithm);
-    const [res] = await this.call('encrypt', (c) =>
-      c.encrypt(
+    // The request's copies of the secret (one per attempt) are wiped once the call is over.
+    const copies: Buffer[] = [];
+    const [res] = await this.call('encrypt', (c) => {
+      const plaintext = Buffer.from(secret);
+      copies.push(plaintext);
+      return c.encrypt(
         {
           name: this.keyName,
-          plaintext: Buffer.from(secret),
+          plaintext,
           additionalAuthenticatedData: aad,
           plaintextCrc32c: { value: crc32c(secret) },
           additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
         },
         this.callOptions(),
-      ),
-    );
+      );
+    }).finally(() => copies.forEach((b) => b.fill(0)));
     const ciphertext = new Uint8Array(bytesOf(res.ciphertext));
     if (!res.verifiedPlaintextCrc32c || !res.verifiedAdditionalAuthenticatedDataCrc32c)
       throw this.damaged('Encrypt did not verify the request CRC32C');

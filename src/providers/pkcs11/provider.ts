@@ -11,6 +11,7 @@
  * (measurements.md), so blocking the event loop is acceptable; an async C_* call added later must
  * take its own session from the pool.
  */
+import { moveBytes } from '../../crypto/encoding.js';
 import type { Key, Session } from 'graphene-pk11';
 import { randomBytes } from 'node:crypto';
 import {
@@ -266,7 +267,7 @@ export class Pkcs11Provider implements KeyProvider {
     }
     const k = key;
     try {
-      return new Uint8Array(
+      return moveBytes(
         this.guard(`${usage} with ${ref.id}`, step, (c) => c.pool.run((s) => op(s, k))),
       );
     } catch (e) {
