@@ -115,7 +115,16 @@ export class KeysService {
     const residency = spec.residency ?? 'wrapped';
     if (residency !== 'wrapped' && residency !== 'provider')
       throw invalid('residency', 'must be wrapped or provider');
+    if (spec.provider !== undefined && residency !== 'provider')
+      throw invalid(
+        'provider',
+        'is only for residency provider (a wrapped key is in every provider)',
+      );
     if (residency === 'provider') {
+      if (spec.provider === undefined)
+        throw invalid('provider', 'is required with residency provider');
+      if (!this.deps.keyring.providers.providers.some((p) => p.name === spec.provider))
+        throw invalid('provider', 'names no configured provider');
       throw new KmsError(
         'UNSUPPORTED',
         `residency provider is not available for ${algorithm} on the configured providers; use residency wrapped`,

@@ -407,6 +407,31 @@ describe('keys: lifecycle', () => {
     expect(secrets.get(`${record.id}:1`)).toBeUndefined();
   });
 
+  it('provider is checked by name: only with residency provider, and only a configured one', async () => {
+    const create = (extra: object) =>
+      t.call('POST', '/v1/keys', {
+        body: { name: 'sig-resident', algorithm: 'ed25519', purpose: 'signing', ...extra },
+      });
+    const configured = t.kms.services.providers.providers[0]!.name;
+    for (const extra of [
+      { provider: configured },
+      { residency: 'provider' },
+      { residency: 'provider', provider: 'no-such-hsm' },
+    ]) {
+      const r = await create(extra);
+      expect([JSON.stringify(extra), r.status, r.body.error.code]).toEqual([
+        JSON.stringify(extra),
+        400,
+        'INVALID_REQUEST',
+      ]);
+      expect(r.body.error.message).toMatch(/^provider /);
+    }
+    // Provider-resident keys are not implemented (docs/providers.md): refused, never made wrapped.
+    const resident = await create({ residency: 'provider', provider: configured });
+    expect([resident.status, resident.body.error.code]).toEqual([422, 'UNSUPPORTED']);
+    expect((await t.call('GET', '/v1/keys/sig-resident')).status).toBe(404);
+  });
+
   it('refuses duplicate names, wrong purposes and rotation of validator keys', async () => {
     expect(
       (
