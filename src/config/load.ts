@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { Value } from 'typebox/value';
 import { ConfigFileSchema, PKCS11_TYPES, type ConfigFile, type ProviderType } from './schema.js';
 import { ConfigError, type ChainProfile, type Config, type ProviderConfig } from './config.js';
-import { durationMs, ratePerSecond, sizeBytes } from './units.js';
+import { DAY_MS, durationMs, ratePerSecond, sizeBytes, within } from './units.js';
 import { BLS_TAGS, resolveTag } from '../crypto/bls/tags.js';
 import { buildProviders } from './providers.js';
 
@@ -67,8 +67,10 @@ export function buildConfig(raw: unknown, env: Env = {}): Config {
     chains: chains(file.chains),
     validator: { rateLimitPerKey: ratePerSecond(file.validator?.rate_limit?.per_key ?? 0) },
     bridge: {
-      chainId: BigInt(file.bridge?.chain_id ?? 122),
-      allowedTargets: (file.bridge?.allowed_targets ?? [120, 121]).map((c) => BigInt(c)),
+      chainId: chainId(file.bridge?.chain_id ?? 122, 'bridge.chain_id'),
+      allowedTargets: (file.bridge?.allowed_targets ?? [120, 121]).map((c, i) =>
+        chainId(c, `bridge.allowed_targets.${i}`),
+      ),
       maxAgeSeconds: durationMs(file.bridge?.max_age ?? '1h') / 1000,
       maxSkewSeconds: durationMs(file.bridge?.max_skew ?? '30s') / 1000,
       maxPayload: sizeBytes(file.bridge?.max_payload ?? '64KiB'),
@@ -87,12 +89,18 @@ export function buildConfig(raw: unknown, env: Env = {}): Config {
       },
     },
     auth: {
-      tokenTtlSeconds: durationMs(file.auth?.token_ttl ?? '90d') / 1000,
+      tokenTtlSeconds:
+        within('auth.token_ttl', file.auth?.token_ttl ?? '90d', 1_000, TEN_YEARS_MS, true) / 1000,
       rateLimitPerPrincipal: ratePerSecond(file.auth?.rate_limit?.per_principal ?? 0),
     },
     audit: {
       checkpointEvery: file.audit?.checkpoint_every ?? 1000,
-      checkpointIntervalMs: durationMs(file.audit?.checkpoint_interval ?? '1m'),
+      checkpointIntervalMs: within(
+        'audit.checkpoint_interval',
+        file.audit?.checkpoint_interval ?? '1m',
+        1_000,
+        DAY_MS,
+      ),
     },
   };
   return deepFreeze(config);
@@ -155,7 +163,7 @@ function chains(list: ConfigFile['chains']): ChainProfile[] {
   if (!list) return DEFAULT_CHAINS;
   const seen = new Set<bigint>();
   return list.map((c, i) => {
-    const id = BigInt(c.id);
+    const id = chainId(c.id, `chains.${i}.id`);
     if (seen.has(id)) throw new ConfigError(`config: chains.${i}.id ${id} is listed twice`);
     seen.add(id);
     return {
@@ -165,6 +173,19 @@ function chains(list: ConfigFile['chains']): ChainProfile[] {
       popTag: tag(c.pop_tag ?? 'POP_PROVE', `chains.${i}.pop_tag`),
     };
   });
+}
+
+/** Tokens live at most ten years (services/auth.ts). */
+const TEN_YEARS_MS = 10 * 365 * DAY_MS;
+const U64_MAX = 2n ** 64n - 1n;
+
+/** A chain id: a u64, from a decimal string or a YAML integer that is exact (at most 2^53-1). */
+function chainId(value: string | number, at: string): bigint {
+  if (typeof value === 'number' && !Number.isSafeInteger(value))
+    throw new ConfigError(`config: ${at} above 2^53-1 must be written as a string (got ${value})`);
+  const id = BigInt(value);
+  if (id > U64_MAX) throw new ConfigError(`config: ${at} must be at most 2^64-1 (got ${value})`);
+  return id;
 }
 
 /** A BLS tag name or full DST (crypto/bls/tags.ts), refused at start by its config path. */

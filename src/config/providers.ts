@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { ConfigFile, NamedProviderFile, ProviderType } from './schema.js';
 import { ConfigError, type Config, type ProviderConfig } from './config.js';
-import { durationMs } from './units.js';
+import { DAY_MS, within } from './units.js';
 
 type Kms = NonNullable<ConfigFile['kms']>;
 const VENDOR_BLOCKS = [
@@ -43,7 +43,12 @@ export function buildProviders(
     providers,
     failover: {
       enabled: failover.enabled ?? names.length > 1,
-      healthCheckIntervalMs: durationMs(failover.health_check_interval ?? '30s'),
+      healthCheckIntervalMs: within(
+        'kms.failover.health_check_interval',
+        failover.health_check_interval ?? '30s',
+        1_000,
+        DAY_MS,
+      ),
     },
   };
 }

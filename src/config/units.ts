@@ -1,4 +1,7 @@
 /** Parsers for the human units of the config file: durations, sizes and rates (CONFIG.md). */
+import { ConfigError } from './config.js';
+
+export const DAY_MS = 86_400_000;
 
 const DURATION_MS: Record<string, number> = {
   ms: 1,
@@ -32,4 +35,24 @@ export function ratePerSecond(value: string | number): number {
   const m = /^([0-9]+)(\/s|\/m|\/h)?$/.exec(value);
   if (!m) throw new Error(`not a rate: ${value}`);
   return Number(m[1]) * (RATE_PER_SECOND[m[2] ?? '/s'] ?? NaN);
+}
+
+/**
+ * A duration from `min` to `max` milliseconds (whole seconds when `seconds`), or a ConfigError
+ * naming it: 0 would make a timer fire every millisecond, or a token that expires at once.
+ */
+export function within(
+  at: string,
+  value: string | number,
+  min: number,
+  max: number,
+  seconds = false,
+): number {
+  const ms = durationMs(value);
+  const unit = (n: number) => (n % DAY_MS === 0 ? `${n / DAY_MS}d` : `${n / 1000}s`);
+  if (!(ms >= min && ms <= max))
+    throw new ConfigError(`config: ${at} must be from ${unit(min)} to ${unit(max)} (got ${value})`);
+  if (seconds && ms % 1000 !== 0)
+    throw new ConfigError(`config: ${at} must be whole seconds (got ${value})`);
+  return ms;
 }

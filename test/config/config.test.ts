@@ -81,9 +81,38 @@ describe('config', () => {
       },
       'chains.1.id',
     ],
+    [{ kms: { failover: { health_check_interval: '0s' } } }, 'kms.failover.health_check_interval'],
+    [{ kms: { failover: { health_check_interval: 500 * 86_400 } } }, 'health_check_interval'],
+    [{ audit: { checkpoint_interval: '0s' } }, 'audit.checkpoint_interval'],
+    [{ audit: { checkpoint_interval: '999ms' } }, 'audit.checkpoint_interval'],
+    [{ auth: { token_ttl: '0s' } }, 'auth.token_ttl'],
+    [{ auth: { token_ttl: '1500ms' } }, 'auth.token_ttl must be whole seconds'],
+    [{ auth: { token_ttl: '3651d' } }, 'auth.token_ttl'],
+    [{ chains: [{ id: '18446744073709551616', name: 'a' }] }, 'chains.0.id must be at most 2^64-1'],
+    [{ chains: [{ id: 2 ** 53, name: 'a' }] }, 'chains.0.id above 2^53-1'],
+    [{ bridge: { chain_id: '99999999999999999999' } }, 'bridge.chain_id'],
+    [{ bridge: { allowed_targets: [1, 2 ** 60] } }, 'bridge.allowed_targets.1'],
   ])('refuses %j naming %s', (raw, named) => {
     expect(() => buildConfig(raw, {})).toThrowError(ConfigError);
     expect(() => buildConfig(raw, {})).toThrowError(named);
+  });
+
+  it('takes the bounds themselves and a 2^64-1 chain id written as a string', () => {
+    const c = buildConfig(
+      {
+        kms: { failover: { health_check_interval: '1s' } },
+        audit: { checkpoint_interval: '1d' },
+        auth: { token_ttl: '3650d' },
+        chains: [{ id: '18446744073709551615', name: 'max' }],
+      },
+      {},
+    );
+    expect([
+      c.failover.healthCheckIntervalMs,
+      c.audit.checkpointIntervalMs,
+      c.auth.tokenTtlSeconds,
+      c.chains[0]!.id,
+    ]).toEqual([1_000, 86_400_000, 3650 * 86_400, 2n ** 64n - 1n]);
   });
 
   it.each([
