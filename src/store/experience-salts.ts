@@ -98,18 +98,21 @@ export async function createSalt(
 /**
  * Destroys every live salt of the user; returns how many. The salt is first overwritten alone
  * with zeros of the same length, so SQLite rewrites the record in place (same payload size) rather
- * than leaving the old bytes in the page's free space; then the row is marked destroyed. Copies
- * left by earlier moves of the row stay until reused (docs/experience.md "Deleting a user").
+ * than leaving the old bytes in the page's free space; then the rows it zeroed, and only those,
+ * are marked destroyed. On PostgreSQL each statement reads a fresh snapshot: a salt another
+ * instance committed between the two is not zeroed by the first, and marking it destroyed would
+ * leave it intact in the store under a destroyed mark; it stays live (its encrypt came after this
+ * deletion). Copies left by earlier moves of a row stay until reused (docs/experience.md
+ * "Deleting a user").
  */
 export async function destroySalts(trx: Trx, userHash: Uint8Array, now: number): Promise<number> {
+  const zeros = Buffer.alloc(SALT_BYTES);
   const live = () =>
     trx
       .updateTable('experience_salts')
       .where('user_hash', '=', Buffer.from(userHash))
       .where('destroyed_at', 'is', null);
-  await live()
-    .set({ salt: Buffer.alloc(SALT_BYTES) })
-    .execute();
-  const res = await live().set({ destroyed_at: now }).executeTakeFirst();
+  await live().set({ salt: zeros }).execute();
+  const res = await live().where('salt', '=', zeros).set({ destroyed_at: now }).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
