@@ -38,19 +38,13 @@ export interface KeyringOptions {
   ) => Uint8Array | null;
 }
 
-/** How often unwrapped secrets past their TTL are looked for and wiped. */
-const SWEEP_MS = 30_000;
-
 export class Keyring {
   private readonly records = new Map<string, Promise<KeyRecord | undefined>>();
   private readonly secrets: SecretCache;
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: KeyringOptions) {
     this.secrets = new SecretCache(opts.secretCacheSize, opts.secretTtlMs);
     opts.invalidations.on('keys', () => this.forgetAll());
-    // Expired secrets are wiped even when nothing reads them again.
-    this.sweeper = setInterval(() => this.secrets.sweep(), SWEEP_MS).unref();
   }
 
   get providers(): ProviderSet {
@@ -203,7 +197,6 @@ export class Keyring {
   }
 
   close(): void {
-    clearInterval(this.sweeper);
     this.secrets.clear();
   }
 }

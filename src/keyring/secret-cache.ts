@@ -1,7 +1,24 @@
 /**
  * A bounded LRU of unwrapped key material with a TTL; every eviction wipes the bytes
  * (ARCHITECTURE.md "Caches", STYLE.md rule 11). Callers get a borrowed view that they must not keep.
+ * Entries past their TTL are wiped by a sweep every SWEEP_MS, even when nothing reads them again.
  */
+
+/** How often every cache's expired secrets are looked for and wiped. */
+export const SWEEP_MS = 30_000;
+
+/** Every cache made, held weakly: a cache nobody holds any more is collected, and forgotten here. */
+const caches = new Set<WeakRef<SecretCache>>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweepAll(): void {
+  for (const ref of caches) {
+    const cache = ref.deref();
+    if (cache) cache.sweep();
+    else caches.delete(ref);
+  }
+}
+
 export class SecretCache {
   private readonly map = new Map<string, { bytes: Uint8Array; expires: number }>();
   private generationValue = 0;
@@ -10,7 +27,10 @@ export class SecretCache {
     private readonly max = 10_000,
     private readonly ttlMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    caches.add(new WeakRef(this));
+    sweeper ??= setInterval(sweepAll, SWEEP_MS).unref();
+  }
 
   get(id: string): Uint8Array | undefined {
     const e = this.map.get(id);

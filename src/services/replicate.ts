@@ -265,13 +265,19 @@ export class ReplicateService {
     const id = cacheId(key, version, t, kind);
     const cached = this.seeds.get(id);
     if (cached) return use(cached);
+    const generation = this.seeds.generation;
     const seed = await hkdfExpand(
       (data) => this.deps.keyring.hmac(key, version, data),
       seedInfo(t, kind, version.version),
       AGE_SEED_BYTES,
     );
-    this.seeds.set(id, seed);
-    return use(seed);
+    if (this.seeds.set(id, seed, generation)) return use(seed);
+    // A key changed while the seed was derived (its version destroyed, say): used once, wiped.
+    try {
+      return use(seed);
+    } finally {
+      seed.fill(0);
+    }
   }
 
   /** Runs `work`; a failure is audited under `fields` (one event) and rethrown. */
