@@ -7,7 +7,8 @@
  * result is released. Events carry digests of ciphertexts and inputs, never plaintext or keys.
  */
 import { randomBytes } from 'node:crypto';
-import { Encrypter, armor } from 'age-encryption';
+import { Encrypter } from 'age-encryption';
+import { encryptArmored } from '../crypto/age-identity.js';
 import { KmsError, invalid } from '../errors.js';
 import { audited } from '../audit/log.js';
 import { digestOf } from '../audit/event.js';
@@ -146,9 +147,9 @@ export class EnvelopeService {
       const principal = this.derivationPrincipal(caller, req.principal);
       const info = infoBytes(principal, req.info);
       const length = req.length ?? DERIVE_DEFAULT_LENGTH;
-      const encrypter = req.wrapTo === undefined ? undefined : ageEncrypterFor(req.wrapTo);
+      if (req.wrapTo !== undefined) checkRecipient(req.wrapTo);
       note.digest = digestOf(principal, req.info, String(length), req.wrapTo ?? '');
-      note.details = { principal, length, wrapped: encrypter !== undefined };
+      note.details = { principal, length, wrapped: req.wrapTo !== undefined };
       const version =
         req.keyVersion === undefined ? usableActive(key) : usableVersion(key, req.keyVersion);
       note.version = version.version;
@@ -157,8 +158,17 @@ export class EnvelopeService {
         info,
         length,
       );
-      if (!encrypter) return { key: okm, keyVersion: version.version };
-      return { wrapped: await sealToAge(encrypter, okm), keyVersion: version.version };
+      if (req.wrapTo === undefined) return { key: okm, keyVersion: version.version };
+      // On the age workers, as the replicate identities: their ML-KEM-768 checks the recipient's
+      // key (FIPS 203's modulus check, which age's own @noble/post-quantum 0.5.4 lacks).
+      try {
+        return {
+          wrapped: await encryptArmored('wrapTo', req.wrapTo, okm),
+          keyVersion: version.version,
+        };
+      } finally {
+        okm.fill(0);
+      }
     });
   }
 
@@ -269,28 +279,14 @@ function infoBytes(principal: string, info: string): Uint8Array {
   );
 }
 
-/** An age Encrypter for one recipient (`age1...` X25519 or `age1pq1...` ML-KEM-768+X25519). */
-function ageEncrypterFor(recipient: string): Encrypter {
-  const e = new Encrypter();
+/** Refuses anything but an age recipient (`age1...` X25519 or `age1pq1...` ML-KEM-768+X25519). */
+function checkRecipient(recipient: string): void {
   if (!/^age1(pq1)?[02-9ac-hj-np-z]+$/.test(recipient))
     throw invalid('wrapTo', 'must be an age recipient (age1... or age1pq1...)');
   try {
-    e.addRecipient(recipient);
+    new Encrypter().addRecipient(recipient);
   } catch {
     throw invalid('wrapTo', 'must be an age recipient (age1... or age1pq1...)');
-  }
-  return e;
-}
-
-/** The ASCII-armored age file of `secret`, which is wiped. */
-async function sealToAge(encrypter: Encrypter, secret: Uint8Array): Promise<string> {
-  try {
-    return armor.encode(await encrypter.encrypt(secret));
-  } catch {
-    // X25519 with a low-order recipient point has no shared secret (RFC 7748 sec. 6.1).
-    throw invalid('wrapTo', 'cannot be encrypted to');
-  } finally {
-    secret.fill(0);
   }
 }
 

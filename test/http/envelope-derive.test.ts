@@ -129,6 +129,20 @@ describe('derive', () => {
     }
   });
 
+  it("refuses a hybrid wrapTo whose ML-KEM-768 key fails FIPS 203's modulus check", async () => {
+    const good = await identityToRecipient(await generateHybridIdentity());
+    const { prefix, words } = bech32.decode(good as `${string}1${string}`, false);
+    const bytes = bech32.fromWords(words);
+    // The first coefficient of the ML-KEM-768 key (it comes first) set to q = 3329.
+    bytes[0] = 3329 & 0xff;
+    bytes[1] = (bytes[1]! & 0xf0) | (3329 >> 8);
+    const bad = bech32.encode(prefix, bech32.toWords(bytes), false);
+    expect((await derive({ info: 'x', wrapTo: good })).status).toBe(200);
+    const r = await derive({ info: 'x', wrapTo: bad });
+    expect([r.status, r.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect(r.body.error.message).toMatch(/^wrapTo /);
+  });
+
   it('runs the HMAC inside SoftHSM2 and refuses keys of another purpose', async () => {
     const p = t.kms.services.providers.providers[0] as Pkcs11Provider;
     await importKey(t, 'dk-device', 'hmac-sha256', 'derivation', randomBytes(32));
