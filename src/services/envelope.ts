@@ -62,16 +62,25 @@ export class EnvelopeService {
     private readonly keys: KeysService,
   ) {}
 
+  /**
+   * `plaintext` is the request's base64: decoded here, inside the audited operation, so a refused
+   * value is the operation's one audit event like any other refusal. The bytes are wiped after.
+   */
   async encrypt(
     caller: Caller,
     name: string,
-    plaintext: Uint8Array,
+    plaintext: unknown,
     context: unknown,
   ): Promise<Sealed> {
     return this.operation(caller, 'key.encrypt', name, 'encryption', async (key, note) => {
-      if (plaintext.length > MAX_PLAINTEXT_BYTES)
-        throw invalid('plaintext', `must be at most ${MAX_PLAINTEXT_BYTES} bytes`);
-      return this.seal(key, plaintext, canonicalContext(context), note);
+      const bytes = parseBase64('plaintext', plaintext);
+      try {
+        if (bytes.length > MAX_PLAINTEXT_BYTES)
+          throw invalid('plaintext', `must be at most ${MAX_PLAINTEXT_BYTES} bytes`);
+        return await this.seal(key, bytes, canonicalContext(context), note);
+      } finally {
+        bytes.fill(0);
+      }
     });
   }
 

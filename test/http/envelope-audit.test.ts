@@ -98,6 +98,11 @@ describe('audit of envelope calls', () => {
       { action: 'key.encrypt', outcome: 'refused', code: 'WRONG_PURPOSE' },
     );
     await call(
+      '/v1/keys/ek/encrypt',
+      { plaintext: 'not base64!' },
+      { action: 'key.encrypt', outcome: 'refused', code: 'INVALID_REQUEST' },
+    );
+    await call(
       '/v1/keys/outside/encrypt',
       { plaintext: b64(PLAINTEXT) },
       { action: 'key.encrypt', outcome: 'refused', code: 'FORBIDDEN' },

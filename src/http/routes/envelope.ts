@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { parseBase64, toBase64 } from '../../crypto/encoding.js';
+import { toBase64 } from '../../crypto/encoding.js';
 import { HKDF_SHA256_MAX_LENGTH } from '../../crypto/hkdf.js';
 import { DATAKEY_BYTES, EnvelopeService, MAX_INFO_BYTES } from '../../services/envelope.js';
 import { CONTEXT_LIMITS } from '../../services/envelope-format.js';
@@ -99,12 +99,7 @@ export const envelopeRoutes: RouteModule = async (app: FastifyInstance, services
     { config: roles, schema: { params: NameParams, body: EncryptBody, response: { 200: Sealed } } },
     async (req) => {
       await authorizeKey(services, req, req.params.name, 'key.encrypt');
-      const plaintext = parseBase64('plaintext', req.body.plaintext);
-      try {
-        return await envelope.encrypt(callerOf(req), req.params.name, plaintext, req.body.context);
-      } finally {
-        plaintext.fill(0);
-      }
+      return envelope.encrypt(callerOf(req), req.params.name, req.body.plaintext, req.body.context);
     },
   );
 
