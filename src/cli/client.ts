@@ -4,6 +4,7 @@
  * the API's code, so exit codes can mean something.
  */
 import { readFileSync } from 'node:fs';
+import { UsageError } from './command.js';
 
 export class CliError extends Error {
   constructor(
@@ -30,12 +31,24 @@ export function clientOptions(
   flags: Record<string, string | boolean | undefined>,
   env = process.env,
 ): ClientOptions {
-  const url = String(flags.url ?? env.ZKMS_URL ?? 'http://127.0.0.1:8200').replace(/\/$/, '');
-  const tokenFile = (flags['token-file'] as string | undefined) ?? env.ZKMS_TOKEN_FILE;
-  const token =
-    (flags.token as string | undefined) ??
-    env.ZKMS_TOKEN ??
-    (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  const value = (name: string): string | undefined => {
+    const v = flags[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} needs a value`);
+    return v;
+  };
+  const url = (value('url') ?? env.ZKMS_URL ?? 'http://127.0.0.1:8200').replace(/\/$/, '');
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new UsageError(`--url must be an http:// or https:// URL (got ${url})`);
+  const tokenFile = value('token-file') ?? env.ZKMS_TOKEN_FILE;
+  let token = value('token') ?? env.ZKMS_TOKEN;
+  if (token === undefined && tokenFile) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (e) {
+      throw new UsageError(`cannot read the token file ${tokenFile}: ${(e as Error).message}`);
+    }
+  }
   return { url, token };
 }
 

@@ -2,7 +2,7 @@
  * Optional flags of the operator commands, parsed strictly: a malformed value is a usage error
  * (exit 2) naming the flag, before anything is sent to the KMS.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { UsageError, type CommandContext } from './command.js';
 
 /** An optional string flag; `--flag` without a value is a usage error. */
@@ -57,10 +57,42 @@ export function positional(
  * Writes a secret (a token) to a new file readable only by its owner; never overwrites, so a
  * mistyped path cannot replace another secret.
  */
-export function writeSecret(file: string, secret: string): void {
+/**
+ * A file for a secret the KMS is about to issue, created (new, mode 0600) before the request is
+ * sent: a file that cannot be made is a usage error while nothing has been sent yet, instead of
+ * a secret issued and then lost. `discard` removes it when the request fails.
+ */
+export interface SecretFile {
+  readonly path: string;
+  write(secret: string): void;
+  discard(): void;
+}
+
+export function createSecretFile(file: string): SecretFile {
+  let fd: number;
   try {
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    fd = openSync(file, 'wx', 0o600);
   } catch (e) {
     throw new UsageError(`cannot create ${file}: ${(e as Error).message}`);
   }
+  const close = () => {
+    if (fd < 0) return;
+    closeSync(fd);
+    fd = -1;
+  };
+  return {
+    path: file,
+    write(secret) {
+      try {
+        writeSync(fd, `${secret}\n`);
+        fsyncSync(fd);
+      } finally {
+        close();
+      }
+    },
+    discard() {
+      close();
+      rmSync(file, { force: true });
+    },
+  };
 }

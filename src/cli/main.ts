@@ -37,7 +37,9 @@ function usage(): string {
 export async function run(argv: readonly string[]): Promise<number> {
   const { words, flags } = parseArgs(argv);
   const name = [words[0], words[1]].filter(Boolean).join(' ');
-  const cmd = COMMANDS[name] ?? COMMANDS[words[0] ?? ''];
+  // Own keys only: `zkms constructor` is no command.
+  const own = (k: string) => (Object.hasOwn(COMMANDS, k) ? COMMANDS[k] : undefined);
+  const cmd = own(name) ?? own(words[0] ?? '');
   if (!cmd || flags.help) {
     console.error(usage());
     return flags.help ? EXIT.ok : EXIT.usage;

@@ -251,6 +251,36 @@ describe('zkms', { timeout: 240_000 }, () => {
     expect(forbidden.stderr).toContain('FORBIDDEN');
   });
 
+  it('exits 2 with nothing sent for bad arguments, and issues no token it cannot write', async () => {
+    const tokensOf = async (p: string) =>
+      (await json<{ tokens: unknown[] }>(['token', 'list', p])).tokens.length;
+    const before = await tokensOf('ops');
+    const taken = path.join(dir, 'taken.token');
+    writeFileSync(taken, 'already here\n');
+    const cases: [string[], Auth | undefined, RegExp][] = [
+      [['token', 'create', 'ops', '--out', taken], undefined, /cannot create/],
+      [['providers'], { tokenFile: path.join(dir, 'missing.token') }, /token file/],
+      [['providers', '--token-file'], undefined, /--token-file needs a value/],
+      [['providers', '--url'], undefined, /--url needs a value/],
+      [['providers', '--url', 'ftp://x'], undefined, /--url must be/],
+      [['constructor'], undefined, /usage/],
+      [
+        ['init', '--operator', 'late-op', '--ttl', '90d', '--out', path.join(dir, 'late.token')],
+        undefined,
+        /--ttl/,
+      ],
+    ];
+    for (const [args, auth, message] of cases) {
+      const r = await zkms(args, auth);
+      expect([args.join(' '), r.code], r.stderr).toEqual([args.join(' '), 2]);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(readFileSync(taken, 'utf8')).toBe('already here\n');
+    expect(await tokensOf('ops')).toBe(before);
+    expect((await t.call('GET', '/v1/principals/late-op')).status).toBe(404);
+    expect(() => statSync(path.join(dir, 'late.token'))).toThrow();
+  });
+
   it('audit tail --follow prints new events as they happen', async () => {
     const child = spawn(
       process.execPath,

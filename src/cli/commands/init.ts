@@ -6,7 +6,7 @@
  */
 import { CliError, EXIT, api, type ClientOptions } from '../client.js';
 import { UsageError, table, type Command, type CommandContext } from '../command.js';
-import { integer, optional, toggle } from '../flags.js';
+import { createSecretFile, integer, optional, toggle } from '../flags.js';
 import { issueToken } from './principals.js';
 import { providerRows, type ProviderStatus } from './providers.js';
 
@@ -48,13 +48,17 @@ async function revokeBootstrap(ctx: CommandContext): Promise<number> {
 }
 
 async function createOperator(ctx: CommandContext, operator: string) {
-  await api(ctx.client, 'POST', '/v1/principals', { name: operator, role: 'admin', scopes: [] });
-  return issueToken(
-    ctx.client,
-    encodeURIComponent(operator),
-    integer(ctx, 'ttl'),
-    optional(ctx, 'out'),
-  );
+  // Every flag is checked, and the token's file made, before anything is sent (exit 2 means so).
+  const ttl = integer(ctx, 'ttl');
+  const path = optional(ctx, 'out');
+  const out = path === undefined ? undefined : createSecretFile(path);
+  try {
+    await api(ctx.client, 'POST', '/v1/principals', { name: operator, role: 'admin', scopes: [] });
+  } catch (e) {
+    out?.discard();
+    throw e;
+  }
+  return issueToken(ctx.client, encodeURIComponent(operator), ttl, out);
 }
 
 const init: Command = {

@@ -5,7 +5,7 @@
  */
 import { api, type ClientOptions } from '../client.js';
 import { flag, table, type Command, type CommandContext } from '../command.js';
-import { integer, list, positional, writeSecret } from '../flags.js';
+import { createSecretFile, integer, list, positional, type SecretFile } from '../flags.js';
 
 interface Principal {
   name: string;
@@ -30,19 +30,28 @@ const principalRow = (p: Principal) => ({
 const principalName = (ctx: CommandContext, usage: string) =>
   encodeURIComponent(positional(ctx, 0, 'the principal name', usage));
 
-/** Issues a token; with `out`, writes it there and leaves it out of the answer. */
+/**
+ * Issues a token; with `out` (made before anything is sent, createSecretFile), writes it there and
+ * leaves it out of the answer. A failed request leaves no file.
+ */
 export async function issueToken(
   client: ClientOptions,
   principal: string,
   ttlSeconds: number | undefined,
-  out: string | undefined,
+  out: SecretFile | undefined,
 ): Promise<NewToken | (Omit<NewToken, 'token'> & { file: string })> {
-  const t = await api<NewToken>(client, 'POST', `/v1/principals/${principal}/tokens`, {
-    ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
-  });
+  let t: NewToken;
+  try {
+    t = await api<NewToken>(client, 'POST', `/v1/principals/${principal}/tokens`, {
+      ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+    });
+  } catch (e) {
+    out?.discard();
+    throw e;
+  }
   if (out === undefined) return t;
-  writeSecret(out, t.token);
-  return { tokenId: t.tokenId, expiresAt: t.expiresAt, file: out };
+  out.write(t.token);
+  return { tokenId: t.tokenId, expiresAt: t.expiresAt, file: out.path };
 }
 
 const create: Command = {
@@ -77,13 +86,12 @@ const remove: Command = {
 
 const tokenCreate: Command = {
   summary: 'issue a token (shown once): <principal> [--ttl SECONDS] [--out FILE]',
-  run: (ctx) =>
-    issueToken(
-      ctx.client,
-      principalName(ctx, 'zkms token create <principal> [--ttl S] [--out FILE]'),
-      integer(ctx, 'ttl'),
-      ctx.flags.out === undefined ? undefined : flag(ctx, 'out'),
-    ),
+  run: (ctx) => {
+    const principal = principalName(ctx, 'zkms token create <principal> [--ttl S] [--out FILE]');
+    const ttl = integer(ctx, 'ttl');
+    const out = ctx.flags.out === undefined ? undefined : createSecretFile(flag(ctx, 'out'));
+    return issueToken(ctx.client, principal, ttl, out);
+  },
   format: (out) => table([out as Record<string, unknown>]),
 };
 
