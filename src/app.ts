@@ -292,7 +292,7 @@ async function readiness(deps: ServiceDeps, providers: ProviderSet) {
       ...(p.error ? { error: p.error } : {}),
     });
   }
-  const ok = checks[0]?.status === 'pass' && providers.healthy().length > 0;
+  const ok = checks[0]?.status === 'pass' && providers.serving().length > 0;
   return { status: ok ? ('ready' as const) : ('not_ready' as const), checks };
 }
 
@@ -309,6 +309,7 @@ async function openProviders(
     given ?? (await Promise.all(config.providers.map((p) => createProvider(p, config))));
   const set = new ProviderSet(providers, {
     healthCheckIntervalMs: config.failover.healthCheckIntervalMs,
+    failover: config.failover.enabled,
     reopen: (p) => store.lock.withLock('providers', () => p.open()),
     onChange: (name, healthy, error) =>
       logger.warn(

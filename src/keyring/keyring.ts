@@ -143,7 +143,7 @@ export class Keyring {
       version.wraps.has(p.name) &&
       p.capabilities.hmac !== null &&
       p.capabilities.hmac.minKeyBytes <= 32;
-    if (this.opts.providers.healthy().some(inDevice)) {
+    if (this.opts.providers.serving().some(inDevice)) {
       try {
         return await this.opts.providers.run(
           (p) => p.hmacSha256(this.ref(key, version, p), data),
@@ -161,7 +161,7 @@ export class Keyring {
   /** Whether some healthy provider can do `op` inside itself with this version. */
   canInDevice(version: KeyVersionRecord, op: 'aesGcm' | DeviceSignAlgorithm): boolean {
     return this.opts.providers
-      .healthy()
+      .serving()
       .some(
         (p) =>
           version.wraps.has(p.name) &&

@@ -176,6 +176,7 @@ export class WrapRepair {
       secret = await this.deps.providers.run(
         (p) => p.unwrap(m.algorithm, wraps.get(p.name)!),
         (p) => p.name !== target.name && wraps.has(p.name),
+        'healthy',
       );
     } catch (e) {
       this.log?.warn(

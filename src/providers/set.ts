@@ -50,6 +50,12 @@ export interface ProviderSetOptions {
    * its root key is made once across instances. Without it such a provider stays out until restart.
    */
   readonly reopen?: (p: KeyProvider) => Promise<void>;
+  /**
+   * `kms.failover.enabled` (default true). False: operations run on the primary (the first
+   * provider) only, and wait for it when it is down (503); the others still get every key's wraps,
+   * so enabling failover, or making another provider primary, needs no re-wrapping.
+   */
+  readonly failover?: boolean;
 }
 
 const MIN_BACKOFF_MS = 1000;
@@ -97,6 +103,12 @@ export class ProviderSet {
     return this.providers.filter((p) => this.states.get(p.name)?.healthy);
   }
 
+  /** The providers that may run operations now: the healthy ones, or without failover the primary. */
+  serving(): KeyProvider[] {
+    const healthy = this.healthy();
+    return this.opts.failover === false ? healthy.filter((p) => p === this.providers[0]) : healthy;
+  }
+
   isHealthy(name: string): boolean {
     return this.states.get(name)?.healthy ?? false;
   }
@@ -108,15 +120,17 @@ export class ProviderSet {
   }
 
   /**
-   * Runs `fn` on the first healthy provider accepted by `accept`; on ProviderUnavailableError marks
-   * it down and retries once on the next one. Any other error is the answer (a refusal or a failed
+   * Runs `fn` on the first serving provider accepted by `accept` (`among: 'healthy'`: any healthy
+   * one, for maintenance such as the wrap repair, which copies wraps whatever serves requests); on
+   * ProviderUnavailableError marks it down and retries once on the next one. Any other error is the answer (a refusal or a failed
    * authentication does not depend on which provider ran it).
    */
   async run<T>(
     fn: (p: KeyProvider) => Promise<T>,
     accept: (p: KeyProvider) => boolean = () => true,
+    among: 'serving' | 'healthy' = 'serving',
   ): Promise<T> {
-    const candidates = this.healthy().filter(accept);
+    const candidates = (among === 'healthy' ? this.healthy() : this.serving()).filter(accept);
     let lastError: unknown;
     for (const p of candidates.slice(0, 2)) {
       const s = this.states.get(p.name)!;

@@ -50,6 +50,25 @@ describe('run', () => {
     ).toBe('b');
   });
 
+  it('without failover runs on the primary only, and answers 503 while it is down', async () => {
+    const single = new ProviderSet(providers, {
+      healthCheckIntervalMs: 10_000,
+      now: () => clock,
+      failover: false,
+    });
+    expect(await single.run(async (p) => p.name)).toBe('a');
+    expect(names(single.serving())).toEqual(['a']);
+    await providers[0]!.close();
+    await expect(single.run(unwrapOn)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    expect(names(single.healthy())).toEqual(['b', 'c']);
+    expect(single.serving()).toEqual([]);
+    await expect(single.run(async (p) => p.name)).rejects.toMatchObject({
+      code: 'PROVIDER_UNAVAILABLE',
+    });
+    // Maintenance (the wrap repair) still reaches the other healthy providers.
+    expect(await single.run(async (p) => p.name, undefined, 'healthy')).toBe('b');
+  });
+
   it('takes an unavailable provider out and retries once on the next', async () => {
     await providers[0]!.close();
     expect(await set.run(async (p) => (await p.wrap('bls12-381', randomBytes(32)), p.name))).toBe(
