@@ -8,7 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Invalidations } from '../store/invalidation.js';
-import { KmsError } from '../errors.js';
+import { KmsError, isKmsError } from '../errors.js';
 import type {
   Algorithm,
   DeviceSignAlgorithm,
@@ -150,7 +150,14 @@ export class Keyring {
           inDevice,
         );
       } catch (e) {
-        if (!(e instanceof ProviderRefusedError)) throw e;
+        // A refusal, or the last device that could do it going down mid-request while another
+        // provider still holds the key (a Cloud KMS backup, say, which has no HMAC of its own):
+        // then the request goes on in memory rather than fail (docs/providers.md).
+        const lostDevice =
+          isKmsError(e) &&
+          e.code === 'PROVIDER_UNAVAILABLE' &&
+          !this.opts.providers.serving().some(inDevice);
+        if (!(e instanceof ProviderRefusedError) && !lostDevice) throw e;
       }
     }
     return this.withSecret(key, version, (secret) =>
