@@ -13,6 +13,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { startKms, principalToken, type TestKms } from '../support/kms.js';
 import { storeDump } from '../support/dump.js';
+import { gate } from '../support/gate.js';
 
 let t: TestKms;
 let signer: string;
@@ -324,20 +325,16 @@ describe('keys: lifecycle', () => {
     });
     const keyring = t.kms.services.keyring;
     const wrapForAll = keyring.wrapForAll.bind(keyring);
-    let entered!: () => void;
-    let release!: () => void;
-    const inWrap = new Promise<void>((r) => (entered = r));
-    const gate = new Promise<void>((r) => (release = r));
+    const wrapping = gate();
     keyring.wrapForAll = async (...args) => {
-      entered();
-      await gate;
+      await wrapping.pass();
       return wrapForAll(...args);
     };
     try {
       const rotating = t.call('POST', `/v1/keys/${name}/rotate`);
-      await inWrap;
+      await wrapping.reached;
       expect((await t.call('DELETE', `/v1/keys/${name}`)).status).toBe(200);
-      release();
+      wrapping.open();
       const rotated = await rotating;
       expect([rotated.status, rotated.body.error?.code]).toEqual([410, 'KEY_DESTROYED']);
     } finally {
@@ -379,14 +376,10 @@ describe('keys: lifecycle', () => {
     const record = (await t.kms.services.keyring.get(name))!;
     const provider = t.kms.services.providers.providers[0]!;
     const unwrap = provider.unwrap.bind(provider);
-    let entered!: () => void;
-    let release!: () => void;
-    const inUnwrap = new Promise<void>((r) => (entered = r));
-    const gate = new Promise<void>((r) => (release = r));
+    const unwrapping = gate();
     provider.unwrap = async (...args) => {
       provider.unwrap = unwrap;
-      entered();
-      await gate;
+      await unwrapping.pass();
       return unwrap(...args);
     };
     let signing: Promise<unknown>;
@@ -395,10 +388,10 @@ describe('keys: lifecycle', () => {
         token: signer,
         body: { message: b64(MESSAGE) },
       });
-      await inUnwrap;
+      await unwrapping.reached;
       expect((await t.call('DELETE', `/v1/keys/${name}`)).status).toBe(200);
     } finally {
-      release();
+      unwrapping.open();
       provider.unwrap = unwrap;
     }
     await signing;

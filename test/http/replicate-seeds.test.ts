@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReplicateService } from '../../src/services/replicate.js';
 import type { Caller } from '../../src/services/context.js';
+import { gate } from '../support/gate.js';
 import { startKms, type TestKms } from '../support/kms.js';
 
 let t: TestKms;
@@ -29,26 +30,26 @@ describe('replicate seed cache', () => {
 
     const keyring = t.kms.services.keyring;
     const hmac = keyring.hmac.bind(keyring);
-    let entered!: () => void;
-    let release!: () => void;
-    const inHmac = new Promise<void>((r) => (entered = r));
-    const gate = new Promise<void>((r) => (release = r));
+    const deriving = gate();
     keyring.hmac = async (...args) => {
       keyring.hmac = hmac;
-      entered();
-      await gate;
+      await deriving.pass();
       return hmac(...args);
     };
     try {
-      const deriving = service.recipients(caller, { ecosystem: 'zoo', env: 'prod', service: 'q' });
-      await inHmac;
+      const recipients = service.recipients(caller, {
+        ecosystem: 'zoo',
+        env: 'prod',
+        service: 'q',
+      });
+      await deriving.reached;
       // The rotation's commit clears every seed (the cache's 'keys' invalidation).
       expect((await t.call('POST', '/v1/replicate/zoo/prod/rotate')).status).toBe(200);
       expect(seeds.size).toBe(0);
-      release();
-      expect(Object.keys((await deriving).recipients)).toHaveLength(2);
+      deriving.open();
+      expect(Object.keys((await recipients).recipients)).toHaveLength(2);
     } finally {
-      release();
+      deriving.open();
       keyring.hmac = hmac;
     }
     expect(seeds.size).toBe(0);
