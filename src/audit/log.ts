@@ -75,7 +75,9 @@ async function insertEvents(trx: Trx, rows: readonly Row[]): Promise<void> {
 
 /** U+0000 anywhere in a string (PostgreSQL text cannot hold it; a path can carry it). */
 const nul = (v: unknown): v is string => typeof v === 'string' && v.includes('\u0000');
-const clean = <T>(v: T): T => (nul(v) ? (v.replaceAll('\u0000', '\ufffd') as T) : v);
+/** A text as the log stores it: U+0000 as U+FFFD (also what an audit query must look for). */
+export const asStored = (v: string): string => v.replaceAll('\u0000', '\ufffd');
+const clean = <T>(v: T): T => (nul(v) ? (asStored(v) as T) : v);
 
 /**
  * The fields as both engines store them: U+0000 is recorded as U+FFFD, before the event is

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from './command.js';
+import { flagValue } from './flags.js';
 
 export class CliError extends Error {
   constructor(
@@ -31,12 +32,7 @@ export function clientOptions(
   flags: Record<string, string | boolean | undefined>,
   env = process.env,
 ): ClientOptions {
-  const value = (name: string): string | undefined => {
-    const v = flags[name];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} needs a value`);
-    return v;
-  };
+  const value = (name: string) => flagValue(flags, name);
   const url = (value('url') ?? env.ZKMS_URL ?? 'http://127.0.0.1:8200').replace(/\/$/, '');
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
     throw new UsageError(`--url must be an http:// or https:// URL (got ${url})`);

@@ -7,7 +7,15 @@ import { UsageError, type CommandContext } from './command.js';
 
 /** An optional string flag; `--flag` without a value is a usage error. */
 export function optional(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.flags[name];
+  return flagValue(ctx.flags, name);
+}
+
+/** `optional` over the parsed flags themselves (the client options are read before a command). */
+export function flagValue(
+  flags: Readonly<Record<string, string | boolean | undefined>>,
+  name: string,
+): string | undefined {
+  const v = flags[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} needs a value`);
   return v;
@@ -54,13 +62,10 @@ export function positional(
 }
 
 /**
- * Writes a secret (a token) to a new file readable only by its owner; never overwrites, so a
- * mistyped path cannot replace another secret.
- */
-/**
- * A file for a secret the KMS is about to issue, created (new, mode 0600) before the request is
- * sent: a file that cannot be made is a usage error while nothing has been sent yet, instead of
- * a secret issued and then lost. `discard` removes it when the request fails.
+ * A file for a secret (a token) the KMS is about to issue, created before the request is sent:
+ * new and readable only by its owner, never overwriting, so a mistyped path cannot replace another
+ * secret; and a file that cannot be made is a usage error while nothing has been sent yet, instead
+ * of a secret issued and then lost. `discard` removes it when the request fails.
  */
 export interface SecretFile {
   readonly path: string;

@@ -124,10 +124,10 @@ export async function addWrap(
 /**
  * Destroys versions (`all`: every version the key has in this transaction, so one a concurrent
  * rotation added is not missed): state `destroyed`, wraps deleted (crypto-shredding). The caller
- * holds the key's lock (`lockKey`); a version destroyed before keeps its time. The state changes first:
- * that row lock orders this against the wrap repair (repair.ts), which locks the row and re-reads
- * the state before it adds a blob, so on PostgreSQL a blob added just before is seen by the delete
- * (a new statement snapshot) and one added after is refused.
+ * holds the key's lock (`lockKey`); a version destroyed before keeps its time. The state changes
+ * first: that row lock orders this against the wrap repair (repair.ts), which locks the row and
+ * re-reads the state before it adds a blob, so on PostgreSQL a blob added just before is seen by
+ * the delete (a new statement snapshot) and one added after is refused.
  */
 export async function destroyVersions(
   trx: Trx,

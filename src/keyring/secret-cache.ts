@@ -69,7 +69,7 @@ export class SecretCache {
     return true;
   }
 
-  /** Wipes and drops every entry past its TTL (the keyring calls it on a timer). */
+  /** Wipes and drops every entry past its TTL (`sweepAll` calls it every SWEEP_MS). */
   sweep(): void {
     const now = this.now();
     for (const [id, e] of this.map) if (e.expires <= now) this.delete(id);

@@ -122,8 +122,8 @@ export class ProviderSet {
   /**
    * Runs `fn` on the first serving provider accepted by `accept` (`among: 'healthy'`: any healthy
    * one, for maintenance such as the wrap repair, which copies wraps whatever serves requests); on
-   * ProviderUnavailableError marks it down and retries once on the next one. Any other error is the answer (a refusal or a failed
-   * authentication does not depend on which provider ran it).
+   * ProviderUnavailableError marks it down and retries once on the next one. Any other error is
+   * the answer (a refusal or a failed authentication does not depend on which provider ran it).
    */
   async run<T>(
     fn: (p: KeyProvider) => Promise<T>,

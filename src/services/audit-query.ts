@@ -4,6 +4,7 @@
  */
 import { KmsError, invalid } from '../errors.js';
 import { verifyAudit } from '../audit/verify.js';
+import { asStored } from '../audit/log.js';
 import type { CheckpointSigner } from '../audit/checkpoint.js';
 import { ed25519Sign, ed25519Verify } from '../crypto/ed25519.js';
 import { toHex } from '../crypto/encoding.js';
@@ -120,14 +121,6 @@ export class AuditQuery {
       },
     };
   }
-}
-
-/**
- * A filter value as the audit log stores it: U+0000 is recorded as U+FFFD (src/audit/log.ts), and
- * PostgreSQL's text cannot hold U+0000 at all, so a filter naming one matches what was written.
- */
-function asStored(v: string): string {
-  return v.replaceAll('\u0000', '\ufffd');
 }
 
 function encodeCursor(c: Cursor): string {

@@ -185,7 +185,7 @@ describe('bootstrap', () => {
     let k = await startKms();
     try {
       const file = path.join(k.dataDir, 'admin.token');
-      // The first start committed the admin and its token, then stopped before the file was written.
+      // The first start committed the admin and its token, then stopped before writing the file.
       await k.kms.services.deps.db.updateTable('tokens').set({ revoked_at: 1 }).execute();
       rmSync(file);
       k = await k.restart();
