@@ -10,47 +10,31 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ProviderUnavailableError,
-  type Algorithm,
   type Capabilities,
   type KeyProvider,
-  type SecretRef,
 } from '../../src/providers/provider.js';
+import { ForwardingProvider } from '../support/forwarding-provider.js';
 import { SoftwareProvider } from '../../src/providers/software.js';
 import { principalToken, startKms, type TestKms } from '../support/kms.js';
 
 /** Forwards to a real provider; `down` makes every call an outage; `hmac: false` hides its HMAC. */
-class Device implements KeyProvider {
-  readonly kind: string;
-  readonly name: string;
+class Device extends ForwardingProvider {
   down = false;
 
   constructor(
-    private readonly inner: KeyProvider,
+    inner: KeyProvider,
     private readonly hmac = true,
   ) {
-    this.kind = inner.kind;
-    this.name = inner.name;
+    super(inner);
   }
-  get capabilities(): Capabilities {
+  override get capabilities(): Capabilities {
     return this.hmac ? this.inner.capabilities : { ...this.inner.capabilities, hmac: null };
   }
-  private up<T>(fn: () => Promise<T>): Promise<T> {
+  protected override call<T>(operation: () => Promise<T>): Promise<T> {
     return this.down
       ? Promise.reject(new ProviderUnavailableError(this.name, 'pulled out by the test'))
-      : fn();
+      : operation();
   }
-  open = () => this.inner.open();
-  wrap = (a: Algorithm, s: Uint8Array) => this.up(() => this.inner.wrap(a, s));
-  unwrap = (a: Algorithm, w: Uint8Array) => this.up(() => this.inner.unwrap(a, w));
-  hmacSha256 = (r: SecretRef, d: Uint8Array) => this.up(() => this.inner.hmacSha256(r, d));
-  aesGcmEncrypt = (r: SecretRef, iv: Uint8Array, p: Uint8Array, aad: Uint8Array) =>
-    this.up(() => this.inner.aesGcmEncrypt(r, iv, p, aad));
-  aesGcmDecrypt = (r: SecretRef, iv: Uint8Array, c: Uint8Array, aad: Uint8Array) =>
-    this.up(() => this.inner.aesGcmDecrypt(r, iv, c, aad));
-  sign = (r: SecretRef, i: Uint8Array) => this.up(() => this.inner.sign(r, i));
-  forget = (p: string) => this.inner.forget(p);
-  health = () => this.up(() => this.inner.health());
-  close = () => this.inner.close();
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'zoo-kms-failover-mem-'));

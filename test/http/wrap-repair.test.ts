@@ -8,26 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Algorithm, KeyProvider, SecretRef } from '../../src/providers/provider.js';
+import type { Algorithm } from '../../src/providers/provider.js';
 import { SoftwareProvider } from '../../src/providers/software.js';
+import { ForwardingProvider } from '../support/forwarding-provider.js';
 import { startKms, type TestKms } from '../support/kms.js';
 
 /** Forwards to a real provider; `wrap` first waits for the gate while it is closed. */
-class Gated implements KeyProvider {
-  readonly kind: string;
-  readonly name: string;
+class Gated extends ForwardingProvider {
   private gate: Promise<void> | undefined;
   private release: (() => void) | undefined;
   entered: Promise<void> = Promise.resolve();
   private enter: (() => void) | undefined;
 
-  constructor(private readonly inner: KeyProvider) {
-    this.kind = inner.kind;
-    this.name = inner.name;
-  }
-  get capabilities() {
-    return this.inner.capabilities;
-  }
   closeGate(): void {
     this.gate = new Promise((r) => (this.release = r));
     this.entered = new Promise((r) => (this.enter = r));
@@ -36,23 +28,12 @@ class Gated implements KeyProvider {
     this.release?.();
     this.gate = undefined;
   }
-  async wrap(a: Algorithm, s: Uint8Array) {
+  override async wrap(a: Algorithm, s: Uint8Array) {
     const copy = Uint8Array.from(s);
     this.enter?.();
     await this.gate;
-    return this.inner.wrap(a, copy);
+    return super.wrap(a, copy);
   }
-  open = () => this.inner.open();
-  unwrap = (a: Algorithm, w: Uint8Array) => this.inner.unwrap(a, w);
-  hmacSha256 = (r: SecretRef, d: Uint8Array) => this.inner.hmacSha256(r, d);
-  aesGcmEncrypt = (r: SecretRef, iv: Uint8Array, p: Uint8Array, aad: Uint8Array) =>
-    this.inner.aesGcmEncrypt(r, iv, p, aad);
-  aesGcmDecrypt = (r: SecretRef, iv: Uint8Array, c: Uint8Array, aad: Uint8Array) =>
-    this.inner.aesGcmDecrypt(r, iv, c, aad);
-  sign = (r: SecretRef, i: Uint8Array) => this.inner.sign(r, i);
-  forget = (p: string) => this.inner.forget(p);
-  health = () => this.inner.health();
-  close = () => this.inner.close();
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'zoo-kms-repair-'));
